@@ -1,0 +1,172 @@
+# tests/lib.sh - sourced by every tests/tNNNN-*.sh
+#
+# TAP output for Automake's tap-driver, a private scratch directory $T, and
+# (pg_setup) a real PostgreSQL of the test's own: a copy of a cluster made
+# once by initdb, started on a unix socket inside $T, stopped by its own pid
+# at exit.  With IKASQ_TEST_DATABASE_URL set, tests use that server instead,
+# each in a schema of its own.  Either way $IKASQ_CONFIG points at a config
+# for it and `sql` runs a statement there.
+
+set -u
+: "${IKASQ:?run the tests with make check}"
+: "${TOP_SRCDIR:=.}"
+: "${TOP_BUILDDIR:=.}"
+t_name=$(basename "$0" .sh)
+t_count=0
+t_failed=0
+
+# --- TAP -------------------------------------------------------------------
+ok() { t_count=$((t_count + 1)); echo "ok $t_count - $*"; }
+not_ok() {
+	t_count=$((t_count + 1)); t_failed=$((t_failed + 1))
+	echo "not ok $t_count - $*"
+}
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+# check DESC CMD...: passes when CMD succeeds
+check() {
+	_d=$1; shift
+	if "$@"; then ok "$_d"; else not_ok "$_d"; fi
+}
+# is GOT EXPECTED DESC
+is() {
+	if [ "$1" = "$2" ]; then ok "$3"; else
+		not_ok "$3"; diag "expected: '$2'" "     got: '$1'"; fi
+}
+# like TEXT ERE DESC
+like() {
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then ok "$3"; else
+		not_ok "$3"; diag "no match for /$2/ in:" "$1"; fi
+}
+unlike() {
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+		not_ok "$3"; diag "unexpected match for /$2/ in:" "$1"
+	else ok "$3"; fi
+}
+# run CMD...: sets $rc, $out (stdout) and $err (stderr)
+run() {
+	"$@" >"$T/run.out" 2>"$T/run.err"
+	rc=$?
+	out=$(cat "$T/run.out")
+	err=$(cat "$T/run.err")
+}
+# exits CODE DESC CMD...: runs CMD, passes when it exits with CODE
+exits() {
+	_c=$1 _d=$2; shift 2
+	run "$@"
+	if [ "$rc" = "$_c" ]; then ok "$_d (exit $_c)"; else
+		not_ok "$_d (exit $_c)"; diag "exit $rc" "stdout: $out" "stderr: $err"
+	fi
+}
+done_testing() { echo "1..$t_count"; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+bail() { echo "Bail out! $*"; exit 1; }
+
+# --- scratch directory -----------------------------------------------------
+T=$(mktemp -d "${TMPDIR:-/tmp}/ikasq-$t_name.XXXXXX") || bail "mktemp"
+chmod 755 "$T"
+t_cleanups=""
+t_pids=""
+at_exit() { t_cleanups="$*; $t_cleanups"; }
+# spawn CMD...: run in the background, killed at exit; its pid in $!
+spawn() { "$@" & t_pids="$t_pids $!"; }
+t_exit() {
+	_rc=$?
+	# background helpers of this test (never anybody else's processes)
+	for _p in $t_pids; do kill -9 "$_p" 2>/dev/null; done
+	eval "$t_cleanups" >/dev/null 2>&1
+	if [ "$t_failed" -gt 0 ] || [ -n "${IKASQ_TEST_KEEP:-}" ]; then
+		echo "# scratch directory kept: $T"
+	else
+		rm -rf "$T"
+	fi
+	exit $_rc
+}
+trap t_exit EXIT
+trap 'exit 130' INT TERM
+
+# --- PostgreSQL --------------------------------------------------------------
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_bindir() {
+	if [ -n "${PG_INITDB:-}" ] && [ -x "$PG_INITDB" ]; then
+		dirname "$(readlink -f "$PG_INITDB")"; return
+	fi
+	for _d in /usr/lib/postgresql/*/bin; do
+		[ -x "$_d/initdb" ] && _found=$_d
+	done
+	[ -n "${_found:-}" ] && echo "$_found"
+}
+
+# A cluster made once per machine and user by initdb, copied by each test.
+pg_template() {
+	_v=$(basename "$(dirname "$PG_BIN")")
+	PG_TEMPLATE="${TMPDIR:-/tmp}/ikasq-pg-template-$(id -u)-$_v"
+	(
+		flock 9
+		if [ ! -f "$PG_TEMPLATE/ready" ]; then
+			rm -rf "$PG_TEMPLATE"
+			mkdir -p "$PG_TEMPLATE"
+			[ "$(id -u)" = 0 ] && chown postgres "$PG_TEMPLATE"
+			as_pg "$PG_BIN/initdb" -D "$PG_TEMPLATE/data" -A trust \
+			    -U postgres -E UTF8 --locale=C.UTF-8 --no-sync \
+			    >"$PG_TEMPLATE.log" 2>&1 || exit 1
+			touch "$PG_TEMPLATE/ready"
+		fi
+	) 9>"$PG_TEMPLATE.lock" || bail "initdb failed: see $PG_TEMPLATE.log"
+}
+
+pg_start() {
+	as_pg "$PG_BIN/pg_ctl" -D "$T/pg" -l "$T/pgrun/log" -w -t 60 \
+	    -o "-k $T/pgrun -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${PG_EXTRA_OPTS:-}" \
+	    start >/dev/null 2>&1 || { cat "$T/pgrun/log" >&2; return 1; }
+}
+pg_stop() {
+	as_pg "$PG_BIN/pg_ctl" -D "$T/pg" -m "${1:-fast}" -w -t 60 stop \
+	    >/dev/null 2>&1
+}
+
+# pg_setup: a database for this test, $IKASQ_CONFIG naming it, migrated
+# unless told "nomigrate".
+pg_setup() {
+	unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSWORD \
+	    PGSERVICE PGOPTIONS
+	if [ -n "${IKASQ_TEST_DATABASE_URL:-}" ]; then
+		PG_OWN=no
+		T_SCHEMA="t_$(echo "$t_name" | tr -c 'a-z0-9\n' '_')_$$"
+		T_CONNINFO=$IKASQ_TEST_DATABASE_URL
+		at_exit "psql -X -q '$T_CONNINFO' -c 'DROP SCHEMA IF EXISTS $T_SCHEMA CASCADE'"
+	else
+		PG_OWN=yes
+		PG_BIN=$(pg_bindir)
+		[ -n "$PG_BIN" ] || bail "no PostgreSQL server binaries (initdb) found; install postgresql or set IKASQ_TEST_DATABASE_URL"
+		pg_template
+		cp -a "$PG_TEMPLATE/data" "$T/pg" || bail "cannot copy the cluster"
+		mkdir "$T/pgrun"
+		[ "$(id -u)" = 0 ] && chown postgres "$T/pgrun"
+		pg_start || bail "PostgreSQL did not start"
+		at_exit "pg_stop immediate"
+		T_SCHEMA=public
+		T_CONNINFO="host=$T/pgrun user=postgres dbname=postgres"
+	fi
+	cat >"$T/ikasq.conf" <<-CONF
+	[database]
+	conninfo = $T_CONNINFO
+	schema = $T_SCHEMA
+	CONF
+	chmod 600 "$T/ikasq.conf"
+	IKASQ_CONFIG=$T/ikasq.conf
+	export IKASQ_CONFIG
+	if [ "${1:-}" != nomigrate ]; then
+		"$IKASQ" migrate >"$T/migrate.out" 2>&1 ||
+		    bail "ikasq migrate failed: $(cat "$T/migrate.out")"
+	fi
+}
+
+# sql STATEMENT: run it in the test's database; unaligned rows on stdout
+sql() {
+	PGOPTIONS="-c search_path=$T_SCHEMA -c client_min_messages=warning" \
+	    psql -X -q -At \
+	    -v ON_ERROR_STOP=1 "$T_CONNINFO" -c "$1"
+}
