@@ -289,6 +289,7 @@ main(int argc, char **argv)
 	if (cmd == NULL) {
 		log_error("'%s' is not an ikasq command; see 'ikasq help'",
 		    argv[i]);
+		fputs(main_usage, stderr);
 		return EX_USAGE;
 	}
 	ctx.cmd = cmd;

@@ -23,7 +23,8 @@ exits 64 "no command" "$IKASQ"
 like "$err" '^usage: ikasq' "usage on stderr"
 is "$out" "" "nothing on stdout"
 exits 64 "unknown command" "$IKASQ" frobnicate
-is "$err" "ikasq: 'frobnicate' is not an ikasq command; see 'ikasq help'" "one line naming it"
+is "$(printf '%s\n' "$err" | head -n 1)" "ikasq: 'frobnicate' is not an ikasq command; see 'ikasq help'" "a line naming it"
+like "$err" "^usage: ikasq " "and the usage"
 exits 64 "unknown global option" "$IKASQ" --frob stats
 like "$err" "unknown option '--frob'" "names the option"
 exits 64 "-c without a file" "$IKASQ" -c
