@@ -253,25 +253,11 @@ queue_claim(struct db *db, const char *const *types, int ntypes, int limit,
 	p[1] = lim;
 	p[2] = lease;
 	p[3] = worker;
+	/* the statement lives in sql/002_claim.sql with its planner settings */
 	rc = db_exec(db,
-	    "WITH c AS ("
-	    "  SELECT id FROM job_queue"
-	    "   WHERE status = 'pending' AND scheduled_at <= now()"
-	    "     AND attempts < max_attempts"
-	    "     AND ($1::text[] IS NULL OR job_type = ANY ($1::text[]))"
-	    "   ORDER BY priority DESC, scheduled_at"
-	    "   LIMIT $2::int"
-	    "   FOR UPDATE SKIP LOCKED),"
-	    " u AS ("
-	    "  UPDATE job_queue j SET status = 'processing',"
-	    "   attempts = j.attempts + 1, started_at = now(),"
-	    "   lease_expires_at = now() + make_interval(secs => $3::int),"
-	    "   locked_by = $4, updated_at = now()"
-	    "  FROM c WHERE j.id = c.id"
-	    "  RETURNING j.id, j.job_type, j.payload, j.priority, j.attempts,"
-	    "   j.max_attempts, j.scheduled_at)"
-	    " SELECT id, job_type, payload::text, priority, attempts,"
-	    "  max_attempts, scheduled_at FROM u"
+	    "SELECT id, job_type, payload::text, priority, attempts,"
+	    " max_attempts, scheduled_at"
+	    " FROM ikasq_claim($1::text[], $2::int, $3::int, $4)"
 	    " ORDER BY priority DESC, scheduled_at", 4, p, &res, err);
 	sb_release(&arr);
 	if (rc != IKASQ_OK)

@@ -4,8 +4,9 @@
 pg_setup nomigrate
 
 exits 0 "migrate on an empty database" "$IKASQ" migrate
-like "$out" "^applied 001_init" "it says which migration it applied"
-like "$out" "is up to date \(1 migration applied now" "and sums up"
+like "$out" "^applied 001_init" "it says which migrations it applied"
+like "$out" "^applied 002_claim" "all of them"
+like "$out" "is up to date \($(ls "$TOP_SRCDIR"/sql/*.sql | wc -l | tr -d " ") migrations applied now" "and sums up"
 is "$err" "" "nothing on stderr"
 is "$(sql "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")" \
    "$(ls "$TOP_SRCDIR"/sql/*.sql | sed 's|.*/0*||; s|_.*||' | paste -sd, -)" \
