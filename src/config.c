@@ -37,6 +37,8 @@ enum key_type {
 	T_LIST,		/* "a;b;c" */
 	T_CONNINFO,	/* libpq connection string or URI; may hold a password */
 	T_IDENT,	/* SQL identifier: [a-z_][a-z0-9_]* */
+	T_SIZE,		/* bytes in [min, max]; "500k", "25M", "1G" */
+	T_REGEX_LIST,	/* ';'-separated PCRE2 patterns ({N}: a number) */
 };
 
 struct keydef {
@@ -70,11 +72,22 @@ static const struct keydef keys[] = {
 
 	{ "cache", "ttl", T_DURATION, "1h", 1, 30 * DAY, NULL },
 	{ "cache", "negative_ttl", T_DURATION, "10m", 1, 30 * DAY, NULL },
+
+	{ "extract", "patterns", T_REGEX_LIST, "", 0, 0, NULL },
+	{ "extract", "weak_patterns", T_REGEX_LIST, "", 0, 0, NULL },
+	{ "extract", "veto_words", T_LIST, "", 0, 0, NULL },
+	{ "extract", "min_digits", T_INT, "4", 1, 18, NULL },
+	{ "extract", "max_digits", T_INT, "9", 1, 18, NULL },
+
+	{ "ingest", "priority", T_INT, "5", 0, 10, NULL },
+	{ "ingest", "bulk_priority", T_INT, "0", 0, 10, NULL },
+	{ "ingest", "max_size", T_SIZE, "25M", 1024, 1LL << 31, NULL },
+	{ "ingest", "raw_dir", T_STR, "", 0, 0, NULL },
 };
 
 /* Sections a file may name; a trailing ":" means [name:INSTANCE]. */
 static const char *const known_groups[] = {
-	"general", "database", "queue", "cache",
+	"general", "database", "queue", "cache", "extract", "ingest",
 };
 
 struct value {
@@ -282,6 +295,74 @@ conninfo_masked(const char *s)
 	return xasprintf("%.*s********%s", (int)start, s, s + start + len);
 }
 
+/* Each pattern of a list must compile, with {N} standing for a number;
+ * a message naming the first that does not. */
+static char *
+check_regex_list(const char *text)
+{
+	GKeyFile *kf = g_key_file_new();
+	gchar **list;
+	gsize n = 0, i;
+	char *why = NULL;
+
+	g_key_file_set_value(kf, "x", "k", text);
+	list = g_key_file_get_string_list(kf, "x", "k", &n, NULL);
+	g_key_file_free(kf);
+	for (i = 0; list != NULL && i < n && why == NULL; i++) {
+		char *p = g_strstrip(list[i]);
+		gchar **parts;
+		gchar *re;
+		GRegex *rx;
+		GError *gerr = NULL;
+
+		if (*p == '\0')
+			continue;
+		if (strstr(p, "{N}") == NULL && strstr(p, "(?<order>") == NULL) {
+			why = xasprintf("pattern '%s' has neither {N} nor "
+			    "(?<order>...)", p);
+			break;
+		}
+		parts = g_strsplit(p, "{N}", -1);
+		re = g_strjoinv("(?<order>\\d+)", parts);
+		g_strfreev(parts);
+		rx = g_regex_new(re, G_REGEX_RAW | G_REGEX_DUPNAMES, 0, &gerr);
+		if (rx == NULL) {
+			why = xasprintf("pattern '%s' does not compile: %s", p,
+			    gerr->message);
+			g_error_free(gerr);
+		} else {
+			g_regex_unref(rx);
+		}
+		g_free(re);
+	}
+	g_strfreev(list);
+	return why;
+}
+
+/* Bytes with an optional k, M or G (powers of 1024). */
+static bool
+parse_size(const char *s, int64_t *out)
+{
+	size_t n = strlen(s);
+	int64_t mul = 1, v;
+	char *num;
+	bool ok;
+
+	if (n > 0 && strchr("kKmMgG", s[n - 1]) != NULL) {
+		mul = s[n - 1] == 'k' || s[n - 1] == 'K' ? 1024 :
+		    s[n - 1] == 'm' || s[n - 1] == 'M' ? 1024 * 1024 :
+		    1024 * 1024 * 1024;
+		n--;
+	}
+	num = xstrndup(s, n);
+	ok = parse_duration(num, &v) && strspn(num, "0123456789") == n &&
+	    v <= INT64_MAX / mul;
+	free(num);
+	if (ok)
+		*out = v * mul;
+	return ok;
+}
+
 /* Check one value against its definition; a message on failure. */
 static char *
 check_value(const struct keydef *kd, const char *text)
@@ -336,6 +417,16 @@ check_value(const struct keydef *kd, const char *text)
 		if (*text == '\0')
 			return xstrdup("empty command");
 		break;
+	case T_SIZE:
+		if (!parse_size(text, &secs))
+			return xasprintf("'%s' is not a size (like 500k, 25M, "
+			    "1G)", text);
+		if (secs < kd->min || secs > kd->max)
+			return xasprintf("'%s' is outside %lld..%lld bytes",
+			    text, kd->min, kd->max);
+		break;
+	case T_REGEX_LIST:
+		return check_regex_list(text);
 	default:
 		break;
 	}
@@ -800,6 +891,17 @@ config_duration(const struct config *cfg, const char *group, const char *key)
 	int64_t v = 0;
 
 	if (s == NULL || !parse_duration(s, &v))
+		return 0;
+	return v;
+}
+
+int64_t
+config_size(const struct config *cfg, const char *group, const char *key)
+{
+	const char *s = config_str(cfg, group, key);
+	int64_t v = 0;
+
+	if (s == NULL || !parse_size(s, &v))
 		return 0;
 	return v;
 }

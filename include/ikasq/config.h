@@ -44,6 +44,9 @@ const char *config_str(const struct config *cfg, const char *group,
 long config_int(const struct config *cfg, const char *group, const char *key);
 int64_t config_duration(const struct config *cfg, const char *group,
 			const char *key);
+/* A size in bytes ("25M" -> 26214400). */
+int64_t config_size(const struct config *cfg, const char *group,
+		    const char *key);
 bool config_bool(const struct config *cfg, const char *group, const char *key);
 /* A list value ("a;b;c" or one per line); NULL-terminated, caller frees
  * with strv_free(). */
