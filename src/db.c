@@ -297,6 +297,14 @@ int
 db_exec(struct db *db, const char *sql, int nparams,
 	const char *const *params, struct db_res **res, struct ikasq_err *err)
 {
+	return db_exec_bin(db, sql, nparams, params, NULL, NULL, res, err);
+}
+
+int
+db_exec_bin(struct db *db, const char *sql, int nparams,
+	    const char *const *params, const int *lengths, const int *binary,
+	    struct db_res **res, struct ikasq_err *err)
+{
 	const char *name;
 	PGresult *r;
 	ExecStatusType st;
@@ -311,11 +319,11 @@ db_exec(struct db *db, const char *sql, int nparams,
 	if (rc != IKASQ_OK)
 		return rc;
 	if (name != NULL)
-		r = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL,
-		    0);
+		r = PQexecPrepared(db->conn, name, nparams, params, lengths,
+		    binary, 0);
 	else
-		r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL,
-		    NULL, 0);
+		r = PQexecParams(db->conn, sql, nparams, NULL, params, lengths,
+		    binary, 0);
 	st = PQresultStatus(r);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		rc = result_error(db, r, err);

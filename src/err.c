@@ -52,6 +52,7 @@ err_exit_code(int rc)
 	case IKASQ_EUSAGE:	return EX_USAGE;
 	case IKASQ_EDATA:	return EX_DATAERR;
 	case IKASQ_ENOTFOUND:	return EX_DATAERR;
+	case IKASQ_ENOINPUT:	return EX_NOINPUT;
 	case IKASQ_EUNAVAIL:	return EX_UNAVAILABLE;
 	case IKASQ_EIO:		return EX_IOERR;
 	case IKASQ_ETEMP:	return EX_TEMPFAIL;

@@ -36,6 +36,11 @@ const char *db_schema(const struct db *db);
 int db_exec(struct db *db, const char *sql, int nparams,
 	    const char *const *params, struct db_res **res,
 	    struct ikasq_err *err);
+/* db_exec() with binary parameters: lengths[i] and binary[i] (non-zero)
+ * for each; for bytea values that may hold any byte. */
+int db_exec_bin(struct db *db, const char *sql, int nparams,
+		const char *const *params, const int *lengths,
+		const int *binary, struct db_res **res, struct ikasq_err *err);
 /* Run several statements with no parameters (migrations). */
 int db_exec_script(struct db *db, const char *sql, struct ikasq_err *err);
 

@@ -14,6 +14,7 @@ enum ikasq_rc {
 	IKASQ_EUSAGE,		/* wrong command line (64) */
 	IKASQ_EDATA,		/* bad input: this value, this message (65) */
 	IKASQ_ENOTFOUND,	/* the named thing does not exist (65) */
+	IKASQ_ENOINPUT,		/* an input file is missing (66) */
 	IKASQ_EUNAVAIL,		/* a service refused us; retrying won't help soon (69) */
 	IKASQ_EINTERNAL,	/* a bug or an impossible state (70) */
 	IKASQ_EIO,		/* local I/O failed (74) */

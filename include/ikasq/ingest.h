@@ -1,0 +1,54 @@
+/*
+ * ingest.h - a raw message becomes a stored mail and, when it names
+ * orders, a fetch_ikas_order job: in one transaction, idempotently.
+ */
+#ifndef IKASQ_INGEST_H
+#define IKASQ_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ikasq/err.h"
+#include "ikasq/mime.h"
+
+struct db;
+struct extractor;
+struct order_match;
+
+struct ingest_opts {
+	const char *source;	/* "stdin", "mbox:FILE", "imap:ACCOUNT/BOX" */
+	int priority;		/* of the job, 0..10 */
+	int max_attempts;	/* of the job; 0: 3 */
+	size_t max_size;	/* 0: MIME_DEFAULT_MAX_SIZE */
+	const char *raw_dir;	/* NULL or "": raw bytes in the database */
+};
+
+/* A parsed message, ready to store. */
+struct ingest_item {
+	struct mail mail;
+	struct order_match *orders;
+	int norders;
+};
+
+struct ingest_result {
+	char mail_id[37];
+	bool duplicate;		/* already stored: nothing was written */
+	char job_id[37];	/* "" when no job was queued */
+};
+
+/* Parse and extract (no database).  Release with ingest_item_release(). */
+void ingest_prepare(const struct extractor *x, const char *raw, size_t len,
+		    const struct ingest_opts *o, struct ingest_item *it);
+void ingest_item_release(struct ingest_item *it);
+
+/* Store it inside the caller's transaction. */
+int ingest_store(struct db *db, const struct ingest_item *it,
+		 const char *raw, size_t len, const struct ingest_opts *o,
+		 struct ingest_result *r, struct ikasq_err *err);
+
+/* Prepare and store one message in a transaction of its own. */
+int ingest_one(struct db *db, const struct extractor *x, const char *raw,
+	       size_t len, const struct ingest_opts *o,
+	       struct ingest_result *r, struct ikasq_err *err);
+
+#endif

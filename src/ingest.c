@@ -1,0 +1,261 @@
+/*
+ * ingest.c - store a mail and queue its order lookup, in one transaction
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "ikasq/db.h"
+#include "ikasq/extract.h"
+#include "ikasq/ingest.h"
+#include "ikasq/queue.h"
+
+void
+ingest_prepare(const struct extractor *x, const char *raw, size_t len,
+	       const struct ingest_opts *o, struct ingest_item *it)
+{
+	memset(it, 0, sizeof(*it));
+	mime_parse(raw, len, o->max_size, &it->mail);
+	extract_orders(x, it->mail.subject, it->mail.body, &it->orders,
+	    &it->norders);
+}
+
+void
+ingest_item_release(struct ingest_item *it)
+{
+	mail_release(&it->mail);
+	order_matches_free(it->orders, it->norders);
+	memset(it, 0, sizeof(*it));
+}
+
+/* Write raw to DIR/ab/abcdef....eml durably, unless it is there already. */
+static int
+save_raw(const char *dir, const char *sha, const char *raw, size_t len,
+	 char **path_out, struct ikasq_err *err)
+{
+	char *sub = xasprintf("%s/%.2s", dir, sha);
+	char *path = xasprintf("%s/%s.eml", sub, sha);
+	char *tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
+	int fd = -1, rc = IKASQ_OK;
+	size_t off = 0;
+
+	if (access(path, F_OK) == 0)
+		goto out;
+	if (mkdir(sub, 0700) != 0 && errno != EEXIST) {
+		rc = err_set(err, IKASQ_ETEMP, "cannot create '%s': %s", sub,
+		    strerror(errno));
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = err_set(err, IKASQ_ETEMP, "cannot create '%s': %s", tmp,
+		    strerror(errno));
+		goto out;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, raw + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = err_set(err, IKASQ_ETEMP, "cannot write '%s': %s",
+			    tmp, strerror(errno));
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		rc = err_set(err, IKASQ_ETEMP, "cannot write '%s': %s", tmp,
+		    strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		rc = err_set(err, IKASQ_ETEMP, "cannot rename '%s': %s", tmp,
+		    strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != IKASQ_OK)
+		unlink(tmp);
+	free(tmp);
+	free(sub);
+	if (rc == IKASQ_OK)
+		*path_out = path;
+	else
+		free(path);
+	return rc;
+}
+
+static char *
+orders_json(const struct ingest_item *it, char **numbers_literal)
+{
+	struct strbuf arr = STRBUF_INIT;
+	const char **nums;
+	json_t *a = json_array();
+	char *s, *out;
+	int i;
+
+	nums = xcalloc((size_t)it->norders + 1, sizeof(*nums));
+	for (i = 0; i < it->norders; i++) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "order",
+		    json_string(it->orders[i].order));
+		json_object_set_new(o, "evidence",
+		    json_string(it->orders[i].evidence));
+		json_object_set_new(o, "where",
+		    json_string(it->orders[i].where));
+		json_array_append_new(a, o);
+		nums[i] = it->orders[i].order;
+	}
+	sb_init(&arr);
+	db_array_literal(&arr, nums, it->norders);
+	*numbers_literal = sb_detach(&arr);
+	free(nums);
+	s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	out = xstrdup(s);
+	free(s);
+	return out;
+}
+
+static char *
+job_payload(const char *mail_id, const struct ingest_item *it)
+{
+	json_t *p = json_object(), *nums = json_array();
+	char *s, *out;
+	int i;
+
+	for (i = 0; i < it->norders; i++)
+		json_array_append_new(nums, json_string(it->orders[i].order));
+	json_object_set_new(p, "mail_id", json_string(mail_id));
+	json_object_set_new(p, "from_email", it->mail.from_addr ?
+	    json_string(it->mail.from_addr) : json_null());
+	json_object_set_new(p, "subject", it->mail.subject ?
+	    json_string(it->mail.subject) : json_null());
+	json_object_set_new(p, "order_numbers", nums);
+	s = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	out = xstrdup(s);
+	free(s);
+	return out;
+}
+
+int
+ingest_store(struct db *db, const struct ingest_item *it, const char *raw,
+	     size_t len, const struct ingest_opts *o, struct ingest_result *r,
+	     struct ikasq_err *err)
+{
+	const struct mail *m = &it->mail;
+	struct db_res *res = NULL;
+	char *orders, *numbers, *raw_path = NULL, size[32];
+	const char *p[18];
+	int lengths[18] = { 0 }, binary[18] = { 0 }, rc;
+
+	memset(r, 0, sizeof(*r));
+	if (o->raw_dir != NULL && *o->raw_dir != '\0') {
+		rc = save_raw(o->raw_dir, m->sha256, raw, len, &raw_path, err);
+		if (rc != IKASQ_OK)
+			return rc;
+	}
+	orders = orders_json(it, &numbers);
+	snprintf(size, sizeof(size), "%zu", m->size);
+	p[0] = m->message_id;
+	p[1] = m->date;
+	p[2] = m->from_addr;
+	p[3] = m->from_name;
+	p[4] = m->to;
+	p[5] = m->subject;
+	p[6] = m->in_reply_to;
+	p[7] = m->references;
+	p[8] = m->body;
+	p[9] = numbers;
+	p[10] = orders;
+	p[11] = size;
+	p[12] = m->sha256;
+	p[13] = o->source;
+	p[14] = raw_path ? NULL : raw;
+	lengths[14] = raw_path ? 0 : (int)len;
+	binary[14] = 1;
+	p[15] = raw_path;
+	p[16] = m->parse_error;
+	p[17] = m->note;
+	rc = db_exec_bin(db,
+	    "INSERT INTO mails (message_id, sent_at, from_email, from_name,"
+	    " to_email, subject, in_reply_to, references_ids, body_text,"
+	    " order_numbers, orders, size_bytes, sha256, source, raw,"
+	    " raw_path, parse_error, note, received_at)"
+	    " VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9,"
+	    "  $10::text[], $11::jsonb, $12::bigint, $13, $14, $15::bytea,"
+	    "  $16, $17, $18, now())"
+	    " ON CONFLICT (sha256) DO NOTHING RETURNING id",
+	    18, p, lengths, binary, &res, err);
+	free(orders);
+	free(numbers);
+	free(raw_path);
+	if (rc != IKASQ_OK)
+		return rc;
+	if (db_ntuples(res) == 0) {
+		/* the same bytes are stored already: the second delivery of
+		 * one message succeeds and changes nothing */
+		const char *q[1] = { m->sha256 };
+
+		db_res_free(res);
+		rc = db_exec(db, "SELECT id FROM mails WHERE sha256 = $1", 1,
+		    q, &res, err);
+		if (rc != IKASQ_OK)
+			return rc;
+		if (db_ntuples(res) == 1)
+			snprintf(r->mail_id, sizeof(r->mail_id), "%s",
+			    db_get(res, 0, 0));
+		db_res_free(res);
+		r->duplicate = true;
+		return IKASQ_OK;
+	}
+	snprintf(r->mail_id, sizeof(r->mail_id), "%s", db_get(res, 0, 0));
+	db_res_free(res);
+	if (it->norders > 0) {
+		struct job_spec spec;
+		char *payload = job_payload(r->mail_id, it);
+		char *key = xasprintf("fetch_ikas_order:mail:%s", r->mail_id);
+
+		memset(&spec, 0, sizeof(spec));
+		spec.type = "fetch_ikas_order";
+		spec.payload = payload;
+		spec.priority = o->priority;
+		spec.dedupe_key = key;
+		spec.max_attempts = o->max_attempts;
+		rc = queue_enqueue(db, &spec, r->job_id, NULL, err);
+		free(payload);
+		free(key);
+	}
+	return rc;
+}
+
+int
+ingest_one(struct db *db, const struct extractor *x, const char *raw,
+	   size_t len, const struct ingest_opts *o, struct ingest_result *r,
+	   struct ikasq_err *err)
+{
+	struct ingest_item it;
+	int rc;
+
+	ingest_prepare(x, raw, len, o, &it);
+	if ((rc = db_begin(db, err)) == IKASQ_OK &&
+	    (rc = ingest_store(db, &it, raw, len, o, r, err)) == IKASQ_OK)
+		rc = db_commit(db, err);
+	if (rc != IKASQ_OK)
+		db_rollback(db);
+	ingest_item_release(&it);
+	return rc;
+}
