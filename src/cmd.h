@@ -52,5 +52,7 @@ int cmd_stats(int argc, char **argv, struct ctx *ctx);
 int cmd_cleanup(int argc, char **argv, struct ctx *ctx);
 int cmd_job(int argc, char **argv, struct ctx *ctx);
 int cmd_config(int argc, char **argv, struct ctx *ctx);
+int cmd_ingest(int argc, char **argv, struct ctx *ctx);
+int cmd_extract(int argc, char **argv, struct ctx *ctx);
 
 #endif

@@ -24,6 +24,12 @@ static const struct command commands[] = {
 	{ "migrate", cmd_migrate,
 	  "ikasq migrate [--status]",
 	  "apply the database schema (idempotent)" },
+	{ "ingest", cmd_ingest,
+	  "ikasq ingest [--priority N] [--mbox FILE | --maildir DIR]",
+	  "store a mail from stdin (MDA) or import an mbox or Maildir" },
+	{ "extract", cmd_extract,
+	  "ikasq extract [--text] [FILE | --mbox FILE | --maildir DIR]",
+	  "print the headers and order numbers found in mail, as JSON" },
 	{ "enqueue", cmd_enqueue,
 	  "ikasq enqueue [--priority N] [--at TIME] [--dedupe KEY] "
 	  "[--max-attempts N] TYPE JSON",
