@@ -295,28 +295,57 @@ conninfo_masked(const char *s)
 	return xasprintf("%.*s********%s", (int)start, s, s + start + len);
 }
 
+/*
+ * Split a list value on ';'.  Backslashes are kept as written, so that a
+ * pattern reads "\d" as a digit; "\;" is a literal ';'.  Items are trimmed,
+ * empty ones dropped.  NULL-terminated; free with strv_free().
+ */
+static char **
+split_list(const char *text)
+{
+	struct strbuf item = STRBUF_INIT;
+	char **out = xcalloc(strlen(text) / 2 + 2, sizeof(char *));
+	size_t n = 0;
+	const char *p;
+
+	sb_init(&item);
+	for (p = text;; p++) {
+		if (*p == '\\' && p[1] == ';') {
+			sb_addc(&item, ';');
+			p++;
+			continue;
+		}
+		if (*p == ';' || *p == '\0') {
+			char *t = g_strstrip(item.buf);
+
+			if (*t != '\0')
+				out[n++] = xstrdup(t);
+			sb_reset(&item);
+			if (*p == '\0')
+				break;
+			continue;
+		}
+		sb_addc(&item, *p);
+	}
+	sb_release(&item);
+	return out;
+}
+
 /* Each pattern of a list must compile, with {N} standing for a number;
  * a message naming the first that does not. */
 static char *
 check_regex_list(const char *text)
 {
-	GKeyFile *kf = g_key_file_new();
-	gchar **list;
-	gsize n = 0, i;
-	char *why = NULL;
+	char **list = split_list(text), *why = NULL;
+	size_t i;
 
-	g_key_file_set_value(kf, "x", "k", text);
-	list = g_key_file_get_string_list(kf, "x", "k", &n, NULL);
-	g_key_file_free(kf);
-	for (i = 0; list != NULL && i < n && why == NULL; i++) {
-		char *p = g_strstrip(list[i]);
+	for (i = 0; list[i] != NULL && why == NULL; i++) {
+		const char *p = list[i];
 		gchar **parts;
 		gchar *re;
 		GRegex *rx;
 		GError *gerr = NULL;
 
-		if (*p == '\0')
-			continue;
 		if (strstr(p, "{N}") == NULL && strstr(p, "(?<order>") == NULL) {
 			why = xasprintf("pattern '%s' has neither {N} nor "
 			    "(?<order>...)", p);
@@ -335,7 +364,7 @@ check_regex_list(const char *text)
 		}
 		g_free(re);
 	}
-	g_strfreev(list);
+	strv_free(list);
 	return why;
 }
 
@@ -689,7 +718,11 @@ load_text(const char *path, const char *text, size_t len,
 		    seen[i].key);
 		char *text_v, *why;
 
-		text_v = decode_value(seen[i].raw, &gerr);
+		/* lists keep their backslashes (patterns need them) */
+		if (kd->type == T_LIST || kd->type == T_REGEX_LIST)
+			text_v = g_strdup(seen[i].raw);
+		else
+			text_v = decode_value(seen[i].raw, &gerr);
 		if (text_v == NULL) {
 			sb_addf(problems, "%s:%d: bad value for '%s' in [%s]: "
 			    "%s\n", path, seen[i].line, seen[i].key,
@@ -921,27 +954,8 @@ char **
 config_list(const struct config *cfg, const char *group, const char *key)
 {
 	const char *s = config_str(cfg, group, key);
-	GKeyFile *kf;
-	gchar **list;
-	char **out;
-	gsize n = 0, i, j;
 
-	if (s == NULL || *s == '\0')
-		return xcalloc(1, sizeof(char *));
-	/* GKeyFile does the unescaping of "\;" for us */
-	kf = g_key_file_new();
-	g_key_file_set_value(kf, "x", "k", s);
-	list = g_key_file_get_string_list(kf, "x", "k", &n, NULL);
-	g_key_file_free(kf);
-	out = xcalloc(n + 1, sizeof(char *));
-	for (i = j = 0; list != NULL && i < n; i++) {
-		char *t = g_strstrip(list[i]);
-
-		if (*t != '\0')
-			out[j++] = xstrdup(t);
-	}
-	g_strfreev(list);
-	return out;
+	return split_list(s != NULL ? s : "");
 }
 
 void

@@ -460,6 +460,13 @@ take_lists(const struct extractor *x, struct found *fd, const char *text,
 		free(order);
 		pos += (size_t)e;
 	}
+	/* "12345 ve 12346 numaralı siparişler": only when the match starts
+	 * with its number, not with an order word */
+	for (from = ms; from < f->len && (f->s[from] == '#' ||
+	    f->s[from] == ' '); from++)
+		;
+	if (from < f->len && (f->s[from] < '0' || f->s[from] > '9'))
+		return;
 	from = ms > 48 ? ms - 48 : 0;
 	prefix = xstrndup(f->s + from, ms - from);
 	if (g_regex_match(x->list_prev, prefix, 0, &mi) &&

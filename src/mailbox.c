@@ -161,8 +161,13 @@ next_mbox(struct mailbox *mb, const char **raw, size_t *len,
 	end = mb->map + sep;
 	mb->pos = sep;
 	mb->count++;
-	/* the blank line before the next separator belongs to the mbox */
+	/* the blank line before the next separator (or the end of the file)
+	 * belongs to the mbox, not to the message */
 	if (sep < mb->size && end > start && end[-1] == '\n')
+		end--;
+	else if (sep == mb->size && end - start >= 2 && end[-1] == '\n' &&
+	    (end[-2] == '\n' || (end[-2] == '\r' && end - start >= 3 &&
+	    end[-3] == '\n')))
 		end--;
 	if (end > start && end[-1] == '\r')
 		end--;

@@ -1,0 +1,60 @@
+#!/bin/sh
+# ikasq ingest --mbox / --maildir: bulk import at priority 0, idempotent,
+# a summary at the end, a bad message skipped and reported
+. "$TOP_SRCDIR/tests/lib.sh"
+pg_setup
+C=$TOP_SRCDIR/tests/data/corpus
+ALL=$(ls "$C"/*.eml | wc -l | tr -d ' ')
+WITH=$(grep -v '^#' "$C/labels.tsv" | awk -F'\t' '$2 != "-"' | wc -l | tr -d ' ')
+
+# an mbox of the whole corpus, with the mboxrd escaping of "From " lines
+for f in "$C"/*.eml; do
+	printf 'From sender@example.com Thu Nov 26 10:00:00 2026\n'
+	sed 's/^\(>*From \)/>\1/' "$f"
+	printf '\n'
+done >"$T/all.mbox"
+head -n "$(grep -n '^From sender' "$T/all.mbox" | sed -n 31p | cut -d: -f1)" "$T/all.mbox" | sed '$d' >"$T/first30.mbox"
+
+exits 0 "import the first 30 messages" "$IKASQ" ingest --mbox "$T/first30.mbox"
+like "$out" "^imported $T/first30.mbox: 30 messages, 30 new, 0 already stored, 0 skipped; [0-9]+ jobs queued at priority 0 " "a summary line"
+exits 0 "import the whole mbox" "$IKASQ" ingest --mbox "$T/all.mbox"
+like "$out" "^imported $T/all.mbox: $ALL messages, $((ALL - 30)) new, 30 already stored, 0 skipped; " "carries on where the first stopped"
+is "$(sql "SELECT count(*) FROM mails")" "$ALL" "every message stored once"
+is "$(sql "SELECT count(*) FROM job_queue")" "$WITH" "a job for each mail with an order"
+is "$(sql "SELECT DISTINCT priority FROM job_queue")" 0 "bulk jobs have priority 0"
+is "$(sql "SELECT DISTINCT source FROM mails")" "mbox:$T/first30.mbox
+mbox:$T/all.mbox" "the source names the mbox"
+# the unescaped bytes are the original ones
+bad=0
+for f in "$C"/*.eml; do
+	s=$(sha256sum "$f" | cut -d' ' -f1)
+	[ "$(sql "SELECT count(*) FROM mails WHERE sha256 = '$s'")" = 1 ] || { bad=$((bad + 1)); diag "not stored as is: $f"; }
+done
+is "$bad" 0 "each stored message is byte for byte the original (>From unescaped)"
+exits 0 "import it again" "$IKASQ" ingest --mbox "$T/all.mbox"
+like "$out" ": $ALL messages, 0 new, $ALL already stored, 0 skipped; 0 jobs queued" "nothing new"
+is "$(sql "SELECT count(*) FROM mails")" "$ALL" "still one row per message"
+
+# Maildir, with one entry that cannot be read
+sql "DELETE FROM job_queue; DELETE FROM mails"
+mkdir -p "$T/md/cur" "$T/md/new" "$T/md/tmp"
+i=0
+for f in "$C"/0[0-1]*.eml; do
+	i=$((i + 1))
+	cp "$f" "$T/md/$( [ $((i % 2)) = 0 ] && echo cur || echo new)/$i.host:2,"
+done
+mkdir "$T/md/cur/zz-not-a-file"
+exits 0 "import a Maildir" "$IKASQ" ingest --maildir "$T/md" --priority 3
+like "$out" "^imported $T/md: $i messages, $i new, 0 already stored, 1 skipped; " "summary"
+like "$err" "skipped '$T/md/cur/zz-not-a-file': cannot read" "the bad entry is named"
+is "$(sql "SELECT count(*) FROM mails")" "$i" "every readable message stored"
+is "$(sql "SELECT coalesce(string_agg(DISTINCT priority::text, ','), '3') FROM job_queue")" 3 "--priority applies"
+
+exits 65 "an mbox that is not one" "$IKASQ" ingest --mbox "$C/001-"*.eml
+exits 65 "a Maildir that is not one" "$IKASQ" ingest --maildir "$T"
+exits 65 "a missing mbox" "$IKASQ" ingest --mbox "$T/nope"
+exits 64 "--mbox and --maildir" "$IKASQ" ingest --mbox "$T/all.mbox" --maildir "$T/md"
+pg_stop fast
+exits 75 "the database is down" "$IKASQ" ingest --mbox "$T/all.mbox"
+pg_start
+done_testing
