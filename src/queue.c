@@ -263,7 +263,7 @@ queue_claim(struct db *db, const char *const *types, int ntypes, int limit,
 	if (rc != IKASQ_OK)
 		return rc;
 	out->n = db_ntuples(res);
-	out->v = xcalloc((size_t)out->n, sizeof(*out->v));
+	out->v = out->n > 0 ? xcalloc((size_t)out->n, sizeof(*out->v)) : NULL;
 	for (i = 0; i < out->n; i++) {
 		struct job *j = &out->v[i];
 

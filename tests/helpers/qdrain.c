@@ -93,8 +93,10 @@ do_drain(struct db *db, int batch, int64_t lease, const char *outpath)
 			fprintf(stderr, "qdrain: claim: %s\n", err.msg);
 			return 1;
 		}
-		if (l.n == 0)
+		if (l.n == 0) {
+			job_list_release(&l);
 			break;
+		}
 		for (i = 0; i < l.n; i++)
 			ids[i] = l.v[i].id;
 		if (queue_complete(db, ids, l.n, worker_identity(), NULL, &done,

@@ -122,7 +122,7 @@ test_html(void)
 	    "çok geç\n\nSatır\niki");
 	mail_release(&m);
 	t = html_to_text("a&nbsp;&nbsp; b<td>c</td><td>d</td>&unknown; 1 < 2",
-	    60);
+	    50);
 	g_assert_cmpstr(t, ==, "a b c d &unknown; 1 < 2");
 	free(t);
 }
