@@ -31,20 +31,28 @@ static const char number_re[] =
     "(?:-\\d{1,2}(?![\\d-]))?(?!\\d|[.,/:-]\\d)";
 
 /* Order keywords, as folded text reads them: "siparis" and the common
- * slips of a hurried hand (sipraiş, siapriş, sparis), "sip. no", "order". */
-#define KW "(?:s[iy]?(?:par|pra|apr|pr|pa)[iy]s[a-z]*|sip\\.?(?=\\s*no)|" \
-    "orders?)"
+ * slips of a hurried hand (sipraiş, siapriş, sparis), "sip. no", "spr no",
+ * "order". */
+#define KW "(?:s[iy]?(?:par|pra|apr|pr|pa)[iy]s[a-z]*|(?:sip|spr)\\.?" \
+    "(?=\\s*no\\b)|orders?)"
 #define NO "(?:no|nu|num|numara\\w*|number|nr|id|kodu?|kod\\w*)"
+/* What may stand between an order word and its number. */
+#define BETWEEN "(?:\\s*(?:" NO "\\.?|is|:|=|-|#|\\(|ettim|verdim|" \
+    "ettigim|verdigim)){0,4}"
+/* What ties a number before an order word to it. */
+#define INFIX "(?:'?\\s*(?:nolu|no'?lu|no\\.?lu|numarali|sayili|" \
+    "nr'?li)|'\\w{1,4})"
+#define BEFORE "(?:^|(?<=[\\s(\\[>:#\"']))#?\\s?"
 
 static const char *const default_strong[] = {
 	/* sipariş no: 12345 / Sipariş Numarası #12345 / order #12345 /
-	 * my order number is 12345 / siparişim (12345) / Sipariş 12345 */
-	"\\b" KW "(?:\\s*" NO "\\.?)?(?:\\s*(?:is|:|=|-|#|\\())*\\s*#?\\s*{N}",
-	/* 12345 numaralı siparişim / #12345 nolu sipariş / 12345'te sipariş /
-	 * 132141-1 numaralı paketiniz */
-	"(?:^|(?<=[\\s(\\[>:#\"']))#?\\s?{N}(?:'?\\s*(?:nolu|no'?lu|no\\.?lu|"
-	    "numarali|sayili|nr'?li)|'\\w{1,4})?\\s+(?:" KW "|paket\\w*|"
-	    "gonderi\\w*)",
+	 * my order number is 12345 / Siparişim (No: 12345) / Sipariş 12345 /
+	 * sipariş ettim: 12345 */
+	"\\b" KW BETWEEN "\\s*#?\\s*{N}",
+	/* 12345 numaralı siparişim / #12345 nolu sipariş / 12345'te sipariş */
+	BEFORE "{N}" INFIX "?\\s+" KW,
+	/* 132141-1 numaralı paketiniz (but not "1000 paket") */
+	BEFORE "{N}'?\\s*(?:nolu|no'?lu|no\\.?lu|numarali|sayili)\\s+paket",
 };
 static const char *const default_weak[] = {
 	/* a bare "#12345" */
@@ -57,7 +65,7 @@ static const char *const default_veto[] = {
 	"iade no", "return", "musteri no", "musteri numara", "customer",
 	"kupon", "coupon", "sku", "urun kodu", "stok kodu", "kimlik", "iban",
 	"tel", "gsm", "fax", "posta kodu", "kart", "ticket", "talep", "vaka",
-	"case", "ref",
+	"case", "ref", "destek", "support",
 };
 
 struct pattern {
@@ -71,6 +79,8 @@ struct extractor {
 	char **veto;
 	GRegex *list_next;	/* ", 12346" / " ve 12346" after a match */
 	GRegex *list_prev;	/* "12345 ve " before a match */
+	GRegex *list_head;	/* "siparişlerimiz şunlar:" ending a line */
+	GRegex *list_item;	/* "- 12345 (...)" on the lines after it */
 	GRegex *reject_after;	/* "1250 TL", "2 adet" */
 	GRegex *year_after;	/* "2023'te", "2023 yılında" */
 };
@@ -186,6 +196,15 @@ extractor_new(const struct config *cfg, struct extractor **out,
 		free(tmp);
 	}
 	if (rc == IKASQ_OK)
+		rc = compile("\\b" KW "[^:.?!\\n]{0,80}(?:\\n[^:.?!\\n]{0,80})?"
+		    ":[ ]*\\n", "", &x->list_head, "list", err);
+	if (rc == IKASQ_OK) {
+		tmp = xasprintf("^[ ]*(?:-|\\*|\xe2\x80\xa2|\xc2\xb7|>|"
+		    "\\d{1,2}[.)])?[ ]*#?%s", number);
+		rc = compile(tmp, "", &x->list_item, "list", err);
+		free(tmp);
+	}
+	if (rc == IKASQ_OK)
 		rc = compile("^(?:-\\d{1,2})?\\s*(?:tl\\b|try\\b|lira|"
 		    "\xe2\x82\xba|\\$|\xe2\x82\xac|usd\\b|eur\\b|adet|tane|"
 		    "gun\\b|saat|dk\\b|dakika|kg\\b|gr\\b|ml\\b|cm\\b|mm\\b)",
@@ -229,6 +248,10 @@ extractor_free(struct extractor *x)
 		g_regex_unref(x->list_next);
 	if (x->list_prev)
 		g_regex_unref(x->list_prev);
+	if (x->list_head)
+		g_regex_unref(x->list_head);
+	if (x->list_item)
+		g_regex_unref(x->list_item);
 	if (x->reject_after)
 		g_regex_unref(x->reject_after);
 	if (x->year_after)
@@ -480,6 +503,36 @@ take_lists(const struct extractor *x, struct found *fd, const char *text,
 	free(prefix);
 }
 
+/* The lines from pos on that each start with a number, as in a list. */
+static void
+take_items(const struct extractor *x, struct found *fd, const char *text,
+	   const struct folded *f, size_t pos, const char *where)
+{
+	GMatchInfo *mi = NULL;
+	gint os, oe;
+	char *order, *nl;
+
+	while (pos < f->len && f->s[pos] == '\n')
+		pos++;		/* a blank line between the head and its items */
+	while (pos < f->len && g_regex_match_full(x->list_item, f->s + pos,
+	    (gssize)(f->len - pos), 0, 0, &mi, NULL)) {
+		g_match_info_fetch_named_pos(mi, "order", &os, &oe);
+		g_match_info_free(mi);
+		mi = NULL;
+		if (!rejected(x, f, pos + (size_t)os, pos + (size_t)oe)) {
+			order = xstrndup(f->s + pos + os, (size_t)(oe - os));
+			evidence_add(fd, order, text, f, pos + (size_t)os,
+			    pos + (size_t)oe, where);
+			free(order);
+		}
+		nl = memchr(f->s + pos, '\n', f->len - pos);
+		if (nl == NULL)
+			break;
+		pos = (size_t)(nl - f->s) + 1;
+	}
+	g_match_info_free(mi);
+}
+
 static void
 scan(const struct extractor *x, struct found *fd, const char *text,
      const char *where)
@@ -510,6 +563,16 @@ scan(const struct extractor *x, struct found *fd, const char *text,
 		}
 		g_match_info_free(mi);
 	}
+	/* "Aşağıdaki siparişlerim:" and then one number per line */
+	g_regex_match_full(x->list_head, f.s, (gssize)f.len, 0, 0, &mi, NULL);
+	while (g_match_info_matches(mi)) {
+		gint ms, me;
+
+		g_match_info_fetch_pos(mi, 0, &ms, &me);
+		take_items(x, fd, text, &f, (size_t)me, where);
+		g_match_info_next(mi, NULL);
+	}
+	g_match_info_free(mi);
 	fold_release(&f);
 }
 
