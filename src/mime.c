@@ -48,8 +48,19 @@ to_utf8(const char *bytes, size_t len, const char *charset)
 	char *out = NULL, *valid, *p;
 	gsize n = 0;
 
+	char *copy = NULL;
+
 	if (bytes == NULL || len == 0)
 		return xstrdup("");
+	/* PostgreSQL text holds no NUL, and a NUL would make valid UTF-8
+	 * fail validation and be misread as windows-1254 */
+	if (memchr(bytes, '\0', len) != NULL) {
+		copy = xstrndup(bytes, len);
+		for (p = copy; p < copy + len; p++)
+			if (*p == '\0')
+				*p = ' ';
+		bytes = copy;
+	}
 	if (charset != NULL && *charset != '\0') {
 		iconv_name = g_mime_charset_iconv_name(charset);
 		if (iconv_name != NULL && g_ascii_strcasecmp(iconv_name,
@@ -72,12 +83,14 @@ to_utf8(const char *bytes, size_t len, const char *charset)
 		out = g_strndup(bytes, len);
 		n = len;
 	}
-	/* PostgreSQL text holds no NUL; g_utf8_make_valid fixes the rest */
+	/* a conversion may yield NUL again (UTF-16 labels); then
+	 * g_utf8_make_valid replaces what is still not UTF-8 */
 	for (p = out; p < out + n; p++)
 		if (*p == '\0')
 			*p = ' ';
 	valid = g_utf8_make_valid(out, (gssize)n);
 	g_free(out);
+	free(copy);
 	out = xstrdup(valid);
 	g_free(valid);
 	return out;
