@@ -23,6 +23,8 @@
 #include "ikasq/util.h"
 
 #define EVIDENCE_MAX 120
+/* More order numbers than this in one mail is a list, not a question. */
+#define ORDERS_MAX 100
 #define VETO_WINDOW 32
 
 /* {N}: an order number, or a package number "<order>-<n>". */
@@ -191,7 +193,7 @@ extractor_new(const struct config *cfg, struct extractor **out,
 	}
 	if (rc == IKASQ_OK) {
 		tmp = xasprintf("#?%s\\s*(?:,|&|\\+|ve|and|ile|veya|or)\\s*#?"
-		    "\\s*$", number);
+		    "\\s*\\z", number);
 		rc = compile(tmp, "", &x->list_prev, "list", err);
 		free(tmp);
 	}
@@ -367,6 +369,8 @@ evidence_add(struct found *fd, const char *order, const char *text,
 	const char *p;
 	int k;
 
+	if (fd->n >= ORDERS_MAX)
+		return;
 	for (k = 0; k < fd->n; k++)
 		if (strcmp(fd->v[k].order, order) == 0)
 			return;
@@ -403,13 +407,13 @@ rejected(const struct extractor *x, const struct folded *f, size_t os,
 	 size_t oe)
 {
 	if (g_regex_match_full(x->reject_after, f->s + oe,
-	    (gssize)(f->len - oe), 0, 0, NULL, NULL))
+	    (gssize)(f->len - oe), 0, G_REGEX_MATCH_ANCHORED, NULL, NULL))
 		return true;
 	/* 1900..2099 with a case suffix or "yılında" is a year */
 	return oe - os == 4 && (strncmp(f->s + os, "19", 2) == 0 ||
 	    strncmp(f->s + os, "20", 2) == 0) &&
 	    g_regex_match_full(x->year_after, f->s + oe,
-	    (gssize)(f->len - oe), 0, 0, NULL, NULL);
+	    (gssize)(f->len - oe), 0, G_REGEX_MATCH_ANCHORED, NULL, NULL);
 }
 
 static bool
@@ -467,7 +471,8 @@ take_lists(const struct extractor *x, struct found *fd, const char *text,
 
 	for (;;) {
 		if (!g_regex_match_full(x->list_next, f->s + pos,
-		    (gssize)(f->len - pos), 0, 0, &mi, NULL)) {
+		    (gssize)(f->len - pos), 0, G_REGEX_MATCH_ANCHORED, &mi,
+		    NULL)) {
 			g_match_info_free(mi);
 			break;
 		}
@@ -515,7 +520,7 @@ take_items(const struct extractor *x, struct found *fd, const char *text,
 	while (pos < f->len && f->s[pos] == '\n')
 		pos++;		/* a blank line between the head and its items */
 	while (pos < f->len && g_regex_match_full(x->list_item, f->s + pos,
-	    (gssize)(f->len - pos), 0, 0, &mi, NULL)) {
+	    (gssize)(f->len - pos), 0, G_REGEX_MATCH_ANCHORED, &mi, NULL)) {
 		g_match_info_fetch_named_pos(mi, "order", &os, &oe);
 		g_match_info_free(mi);
 		mi = NULL;

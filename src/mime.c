@@ -10,6 +10,7 @@
 
 #include <gmime/gmime.h>
 
+#include "ikasq/digest.h"
 #include "ikasq/html.h"
 #include "ikasq/mime.h"
 #include "ikasq/util.h"
@@ -40,6 +41,41 @@ mime_init(void)
 	    GMIME_RFC_COMPLIANCE_LOOSE);
 }
 
+/*
+ * g_convert() opens a converter (and glibc loads a gconv module) on every
+ * call; a mail has a few parts in one or two charsets, so keep them open.
+ */
+static gchar *
+convert(const char *bytes, size_t len, const char *from, gsize *n)
+{
+	static struct {
+		char *name;
+		GIConv cd;
+	} cache[8];
+	static unsigned next;
+	unsigned i;
+	GIConv cd = (GIConv)-1;
+
+	for (i = 0; i < G_N_ELEMENTS(cache); i++)
+		if (cache[i].name != NULL && strcmp(cache[i].name, from) == 0) {
+			cd = cache[i].cd;
+			break;
+		}
+	if (cd == (GIConv)-1) {
+		cd = g_iconv_open("UTF-8", from);
+		if (cd == (GIConv)-1)
+			return NULL;
+		i = next++ % G_N_ELEMENTS(cache);
+		if (cache[i].name != NULL) {
+			g_iconv_close(cache[i].cd);
+			free(cache[i].name);
+		}
+		cache[i].name = xstrdup(from);
+		cache[i].cd = cd;
+	}
+	return g_convert_with_iconv(bytes, (gssize)len, cd, NULL, n, NULL);
+}
+
 /* UTF-8 without NULs from bytes in charset (NULL: unknown). */
 static char *
 to_utf8(const char *bytes, size_t len, const char *charset)
@@ -65,8 +101,7 @@ to_utf8(const char *bytes, size_t len, const char *charset)
 		iconv_name = g_mime_charset_iconv_name(charset);
 		if (iconv_name != NULL && g_ascii_strcasecmp(iconv_name,
 		    "UTF-8") != 0)
-			out = g_convert(bytes, (gssize)len, "UTF-8", iconv_name,
-			    NULL, &n, NULL);
+			out = convert(bytes, len, iconv_name, &n);
 	}
 	if (out == NULL) {
 		if (g_utf8_validate(bytes, (gssize)len, NULL)) {
@@ -75,8 +110,7 @@ to_utf8(const char *bytes, size_t len, const char *charset)
 		} else {
 			/* unlabelled or mislabelled 8-bit text: Turkish mail
 			 * is windows-1254 far more often than anything else */
-			out = g_convert(bytes, (gssize)len, "UTF-8", "CP1254",
-			    NULL, &n, NULL);
+			out = convert(bytes, len, "CP1254", &n);
 		}
 	}
 	if (out == NULL) {
@@ -229,6 +263,122 @@ add_message(GMimeMessage *msg, struct strbuf *out, int depth, bool header)
 	add_text(g_mime_message_get_mime_part(msg), out, depth);
 }
 
+/* The bytes of one encoded word's text ("B" or "Q"), appended to out. */
+static void
+word_bytes(const char *text, size_t n, char enc, struct strbuf *out)
+{
+	size_t i;
+
+	if (enc == 'B' || enc == 'b') {
+		gint state = 0;
+		guint save = 0;
+		guchar *buf = xmalloc(n * 3 / 4 + 4);
+		gsize got = g_base64_decode_step(text, n, buf, &state, &save);
+
+		sb_add(out, buf, got);
+		free(buf);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (text[i] == '_') {
+			sb_addc(out, ' ');
+		} else if (text[i] == '=' && i + 2 < n &&
+		    g_ascii_isxdigit(text[i + 1]) &&
+		    g_ascii_isxdigit(text[i + 2])) {
+			sb_addc(out, (char)(g_ascii_xdigit_value(text[i + 1]) *
+			    16 + g_ascii_xdigit_value(text[i + 2])));
+			i += 2;
+		} else {
+			sb_addc(out, text[i]);
+		}
+	}
+}
+
+/*
+ * RFC 2047 header text.  GMime 3.2.13 cuts a subject short when it is split
+ * into several base64 words and the first ends in '=' padding (upstream
+ * jstedfast/gmime#133), so we decode it ourselves: each word on its own,
+ * adjacent words of one charset joined before conversion (senders split
+ * multibyte characters across words), blanks between words dropped, and
+ * text outside words read as UTF-8 or windows-1254.
+ */
+static char *
+decode_header_text(const char *raw)
+{
+	struct strbuf out = STRBUF_INIT, acc = STRBUF_INIT, plain = STRBUF_INIT;
+	char *charset = NULL, *t, *unfolded;
+	const char *p;
+	bool after_word = false;
+
+	sb_init(&out);
+	sb_init(&acc);
+	sb_init(&plain);
+	unfolded = xstrdup(raw);
+	for (p = raw, t = unfolded; *p != '\0'; p++)
+		if (*p != '\r' && *p != '\n')
+			*t++ = *p;
+	*t = '\0';
+	for (p = unfolded; *p != '\0';) {
+		const char *q1, *q2, *end;
+
+		if (p[0] == '=' && p[1] == '?' &&
+		    (q1 = strchr(p + 2, '?')) != NULL && q1[1] != '\0' &&
+		    q1[2] == '?' && strchr("BbQq", q1[1]) != NULL &&
+		    (end = strstr(q1 + 3, "?=")) != NULL &&
+		    memchr(p + 2, ' ', (size_t)(q1 - p - 2)) == NULL &&
+		    memchr(q1 + 3, ' ', (size_t)(end - q1 - 3)) == NULL) {
+			char *cs = xstrndup(p + 2, (size_t)(q1 - p - 2));
+			char *star = strchr(cs, '*');	/* RFC 2231 language */
+
+			if (star != NULL)
+				*star = '\0';
+			/* blanks between two encoded words are not text */
+			if (!after_word || strspn(plain.buf, " \t") != plain.len) {
+				if (acc.len > 0) {
+					t = to_utf8(acc.buf, acc.len, charset);
+					sb_adds(&out, t);
+					free(t);
+					sb_reset(&acc);
+				}
+				t = to_utf8(plain.buf, plain.len, NULL);
+				sb_adds(&out, t);
+				free(t);
+			}
+			sb_reset(&plain);
+			if (acc.len > 0 && (charset == NULL ||
+			    g_ascii_strcasecmp(charset, cs) != 0)) {
+				t = to_utf8(acc.buf, acc.len, charset);
+				sb_adds(&out, t);
+				free(t);
+				sb_reset(&acc);
+			}
+			free(charset);
+			charset = cs;
+			q2 = q1 + 3;
+			word_bytes(q2, (size_t)(end - q2), q1[1], &acc);
+			after_word = true;
+			p = end + 2;
+			continue;
+		}
+		sb_addc(&plain, *p++);
+	}
+	if (acc.len > 0) {
+		t = to_utf8(acc.buf, acc.len, charset);
+		sb_adds(&out, t);
+		free(t);
+	}
+	t = to_utf8(plain.buf, plain.len, NULL);
+	sb_adds(&out, t);
+	free(t);
+	free(charset);
+	free(unfolded);
+	sb_release(&acc);
+	sb_release(&plain);
+	t = xstrdup(g_strstrip(out.buf));
+	sb_release(&out);
+	return t;
+}
+
 static InternetAddressMailbox *
 first_mailbox(InternetAddressList *list, int depth)
 {
@@ -312,7 +462,15 @@ read_headers(GMimeMessage *msg, struct mail *m)
 	add_addresses(g_mime_message_get_to(msg), &sb, 0);
 	if (sb.len > 0)
 		m->to = clean(sb.buf);
-	m->subject = clean(g_mime_message_get_subject(msg));
+	{
+		GMimeHeader *sh = g_mime_header_list_get_header(
+		    g_mime_object_get_header_list(GMIME_OBJECT(msg)),
+		    "Subject");
+		const char *raw = sh ? g_mime_header_get_raw_value(sh) : NULL;
+
+		m->subject = raw ? decode_header_text(raw) :
+		    clean(g_mime_message_get_subject(msg));
+	}
 	h = g_mime_object_get_header(GMIME_OBJECT(msg), "In-Reply-To");
 	if (h != NULL) {
 		char *id = g_mime_utils_decode_message_id(h);
@@ -367,16 +525,6 @@ header_length(const char *raw, size_t len)
 			return i + 1;
 	}
 	return lim;
-}
-
-static void
-sha256_hex(const char *raw, size_t len, char out[65])
-{
-	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
-
-	g_checksum_update(ck, (const guchar *)raw, (gssize)len);
-	snprintf(out, 65, "%s", g_checksum_get_string(ck));
-	g_checksum_free(ck);
 }
 
 void
