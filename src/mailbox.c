@@ -19,6 +19,7 @@ struct mailbox {
 	/* mbox */
 	const char *map;
 	size_t size, pos;
+	size_t dropped;		/* pages before this are given back */
 	long count;
 	struct strbuf unescaped;
 	/* Maildir */
@@ -153,6 +154,16 @@ next_mbox(struct mailbox *mb, const char **raw, size_t *len,
 
 	if (mb->pos >= mb->size)
 		return 0;
+	/* give back the pages of messages already handed out, so that the
+	 * resident size stays flat however large the mbox is */
+	if (mb->pos - mb->dropped > (8u << 20)) {
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		size_t upto = mb->pos / page * page;
+
+		madvise((char *)mb->map + mb->dropped, upto - mb->dropped,
+		    MADV_DONTNEED);
+		mb->dropped = upto;
+	}
 	/* skip the "From " line itself */
 	nl = memchr(mb->map + mb->pos, '\n', mb->size - mb->pos);
 	start = nl ? nl + 1 : mb->map + mb->size;
