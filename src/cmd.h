@@ -54,5 +54,6 @@ int cmd_job(int argc, char **argv, struct ctx *ctx);
 int cmd_config(int argc, char **argv, struct ctx *ctx);
 int cmd_ingest(int argc, char **argv, struct ctx *ctx);
 int cmd_extract(int argc, char **argv, struct ctx *ctx);
+int cmd_fetch(int argc, char **argv, struct ctx *ctx);
 
 #endif

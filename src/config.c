@@ -83,6 +83,24 @@ static const struct keydef keys[] = {
 	{ "ingest", "bulk_priority", T_INT, "0", 0, 10, NULL },
 	{ "ingest", "max_size", T_SIZE, "25M", 1024, 1LL << 31, NULL },
 	{ "ingest", "raw_dir", T_STR, "", 0, 0, NULL },
+
+	{ "imap:*", "host", T_STR, NULL, 0, 0, NULL },
+	{ "imap:*", "port", T_INT, NULL, 1, 65535, NULL },
+	{ "imap:*", "tls", T_ENUM, "imaps", 0, 0, "imaps|starttls|none" },
+	{ "imap:*", "allow_plaintext", T_BOOL, "no", 0, 0, NULL },
+	{ "imap:*", "user", T_STR, NULL, 0, 0, NULL },
+	{ "imap:*", "password", T_SECRET, NULL, 0, 0, NULL },
+	{ "imap:*", "password_command", T_COMMAND, NULL, 0, 0, NULL },
+	{ "imap:*", "auth", T_ENUM, "login", 0, 0, "login|plain|xoauth2" },
+	{ "imap:*", "oauth2_token", T_SECRET, NULL, 0, 0, NULL },
+	{ "imap:*", "oauth2_token_command", T_COMMAND, NULL, 0, 0, NULL },
+	{ "imap:*", "mailboxes", T_LIST, "INBOX", 0, 0, NULL },
+	{ "imap:*", "ca_file", T_STR, "", 0, 0, NULL },
+	{ "imap:*", "after_ingest", T_STR, "none", 0, 0, NULL },
+	{ "imap:*", "batch_size", T_INT, "100", 1, 10000, NULL },
+	{ "imap:*", "timeout", T_DURATION, "30s", 1, 600, NULL },
+	{ "imap:*", "poll_interval", T_DURATION, "60s", 1, 86400, NULL },
+	{ "imap:*", "keepalive", T_DURATION, "30s", 5, 1500, NULL },
 };
 
 /* Sections a file may name; a trailing ":" means [name:INSTANCE]. */
@@ -445,6 +463,13 @@ check_value(const struct keydef *kd, const char *text)
 	case T_COMMAND:
 		if (*text == '\0')
 			return xstrdup("empty command");
+		break;
+	case T_STR:
+		if (strcmp(kd->key, "after_ingest") == 0 &&
+		    strcmp(text, "none") != 0 && strcmp(text, "seen") != 0 &&
+		    (strncmp(text, "move:", 5) != 0 || text[5] == '\0'))
+			return xasprintf("'%s' is not none, seen or "
+			    "move:FOLDER", text);
 		break;
 	case T_SIZE:
 		if (!parse_size(text, &secs))

@@ -170,3 +170,113 @@ sql() {
 	    psql -X -q -At \
 	    -v ON_ERROR_STOP=1 "$T_CONNINFO" -c "$1"
 }
+
+# --- Dovecot -------------------------------------------------------------------
+# free_port: a TCP port nobody listens on right now
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# dovecot_setup [tls]: a private Dovecot (Debian dovecot-imapd) on loopback,
+# user "shop" with password "secret", Maildir under $T/dovecot/mail; sets
+# IMAP_PORT (plain) and, with "tls", IMAPS_PORT and the files $T/tls/ca.pem,
+# a certificate for "localhost"/127.0.0.1, and $T/tls/wrong-*.pem for
+# another name.  Stopped by its own pid at exit.
+dovecot_setup() {
+	[ -x /usr/sbin/dovecot ] || skip_all "dovecot-imapd is not installed"
+	D=$T/dovecot
+	mkdir -p "$D/run" "$D/log" "$D/mail"
+	IMAP_PORT=$(free_port)
+	IMAPS_PORT=0
+	_ssl="ssl = no"
+	if [ "${1:-}" = tls ]; then
+		IMAPS_PORT=$(free_port)
+		tls_make_certs
+		_ssl="ssl = yes
+ssl_cert = <$T/tls/server.pem
+ssl_key = <$T/tls/server.key"
+	fi
+	cat >"$D/dovecot.conf" <<-CONF
+	protocols = imap
+	listen = 127.0.0.1
+	base_dir = $D/run
+	state_dir = $D/run/state
+	log_path = $D/log/dovecot.log
+	$_ssl
+	disable_plaintext_auth = no
+	auth_mechanisms = plain login
+	passdb {
+	  driver = passwd-file
+	  args = scheme=PLAIN username_format=%u $D/users
+	}
+	userdb {
+	  driver = static
+	  args = uid=dovecot gid=dovecot home=$D/mail/%u
+	}
+	mail_location = maildir:~/Maildir
+	service imap-login {
+	  inet_listener imap {
+	    port = $IMAP_PORT
+	  }
+	  inet_listener imaps {
+	    port = $IMAPS_PORT
+	    ssl = yes
+	  }
+	  chroot =
+	}
+	service anvil {
+	  chroot =
+	}
+	default_internal_user = dovecot
+	default_login_user = dovenull
+	first_valid_uid = 0
+	CONF
+	echo 'shop:{PLAIN}secret' >"$D/users"
+	if [ "$(id -u)" = 0 ]; then
+		chown -R dovecot:dovecot "$D/mail"
+	else
+		sed -i 's/uid=dovecot gid=dovecot/uid='"$(id -u)"' gid='"$(id -g)"'/; /default_internal_user/d; /default_login_user/d' "$D/dovecot.conf"
+	fi
+	export IMAP_PORT IMAPS_PORT
+	dovecot_start || bail "dovecot did not start: $(tail -n 5 "$D/log/dovecot.log" 2>/dev/null)"
+	at_exit "dovecot_stop"
+}
+
+dovecot_start() {
+	/usr/sbin/dovecot -c "$D/dovecot.conf" || return 1
+	for _i in $(seq 100); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1', $IMAP_PORT), 1)" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+dovecot_stop() {
+	[ -f "$D/run/master.pid" ] || return 0
+	_p=$(cat "$D/run/master.pid")
+	kill "$_p" 2>/dev/null
+	for _i in $(seq 100); do kill -0 "$_p" 2>/dev/null || break; sleep 0.05; done
+	rm -f "$D/run/master.pid"
+}
+
+# imap CMD ARGS...: tests/imap-tool.py against the private Dovecot
+imap() { python3 "$TOP_SRCDIR/tests/imap-tool.py" "$IMAP_PORT" "$@"; }
+
+# tls_make_certs: a private CA, a server certificate for localhost and
+# 127.0.0.1 signed by it, and one for another name (wrong.example)
+tls_make_certs() {
+	mkdir -p "$T/tls"
+	(
+		cd "$T/tls" || exit 1
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=ikasq test CA" \
+		    -keyout ca.key -out ca.pem >/dev/null 2>&1 || exit 1
+		for n in server wrong; do
+			if [ $n = server ]; then cn=localhost san="DNS:localhost,IP:127.0.0.1"
+			else cn=wrong.example san="DNS:wrong.example"; fi
+			openssl req -newkey rsa:2048 -nodes -subj "/CN=$cn" -keyout $n.key -out $n.csr >/dev/null 2>&1 || exit 1
+			printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\n' "$san" >$n.ext
+			openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+			    -days 2 -extfile $n.ext -out $n.pem >/dev/null 2>&1 || exit 1
+		done
+		chmod 644 ./*.pem ./*.key
+	) || bail "openssl could not make test certificates"
+}
