@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "ikasq/config.h"
 #include "ikasq/db.h"
@@ -51,6 +52,11 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 		    argv[optind]);
 	if ((ex = ctx_config(ctx)) != EX_OK)
 		return ex;
+	/* from cron, say nothing unless something is wrong: cron mails every
+	 * line (-v brings the details back) */
+	if (!idle && ctx->log_level == -2 && !isatty(STDERR_FILENO) &&
+	    log_get_level() == LOG_LVL_INFO)
+		log_set_level(LOG_LVL_WARN);
 	err_clear(&err);
 	if (fetch_check(ctx->cfg, account, &err) != IKASQ_OK ||
 	    extractor_new(ctx->cfg, &x, &err) != IKASQ_OK)

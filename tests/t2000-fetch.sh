@@ -30,7 +30,7 @@ mails() { sql "SELECT count(*) FROM mails"; }
 
 ls "$C"/*.eml | head -n 5 >"$T/five"
 IMAP_PASS=$PASS imap append INBOX $(cat "$T/five") >/dev/null
-exits 0 "fetch five new mails" "$IKASQ" fetch
+exits 0 "fetch five new mails" "$IKASQ" -v fetch
 is "$(mails)" 5 "five mails stored"
 is "$(sql "SELECT DISTINCT source FROM mails")" "imap:shop/INBOX" "their source names account and mailbox"
 is "$(sql "SELECT uidvalidity > 0, last_uid FROM imap_state WHERE account = 'shop' AND mailbox = 'INBOX'")" "t|5" "the watermark is at UID 5"
@@ -39,14 +39,14 @@ is "$(sql "SELECT count(*) FROM job_queue WHERE priority = 5")" "$jobs_want" "a 
 is "$(IMAP_PASS=$PASS imap flags INBOX | grep -c Seen)" 0 "BODY.PEEK[]: the mails are still unread"
 like "$err" "5 messages fetched: 5 new" "a summary line"
 
-exits 0 "fetch again" "$IKASQ" fetch
+exits 0 "fetch again" "$IKASQ" -v fetch
 is "$(mails)" 5 "nothing stored twice"
 like "$err" "0 messages fetched" "nothing fetched"
 IMAP_PASS=$PASS imap append INBOX "$C/010-"*.eml "$C/011-"*.eml >/dev/null
-exits 0 "two more" "$IKASQ" -q fetch
+exits 0 "two more" "$IKASQ" fetch
 is "$(mails)" 7 "seven mails"
 is "$(sql "SELECT last_uid FROM imap_state")" 7 "the watermark moved to 7"
-is "$err" "" "-q: nothing on stderr"
+is "$err" "" "from cron (no terminal, no -v), nothing on stderr when all is well"
 
 # oversize: headers only, a note, and the watermark moves on
 python3 -c "print('From: big@example.com\r\nSubject: Siparis no 445566\r\nMessage-ID: <big@x>\r\n\r\n' + 'x' * 200 + '\r\n' * 0 + ('y' * 76 + '\r\n') * 100)" >"$T/big.eml"
@@ -107,11 +107,11 @@ PGOPTIONS="-c search_path=$T_SCHEMA" psql -X -q "$T_CONNINFO" \
     -c "SELECT pg_advisory_lock(hashtextextended('ikasq.imap:shop/INBOX', 0))" \
     -c "SELECT pg_sleep(3)" >/dev/null 2>&1 &
 sleep 1
-exits 0 "fetch while another run holds INBOX" "$IKASQ" fetch
+exits 0 "fetch while another run holds INBOX" "$IKASQ" -v fetch
 like "$err" "another ikasq fetch is working on it; skipped" "it says so"
 is "$(sql "SELECT count(*) FROM mails WHERE source = 'imap:shop/INBOX' AND received_at > now() - interval '2 seconds'")" 0 "and fetches nothing"
 wait
-exits 0 "once it is free" "$IKASQ" fetch
+exits 0 "once it is free" "$IKASQ" -v fetch
 like "$err" "1 message fetched: 1 new" "the mail comes in"
 
 # wrong password: one line, 77, one attempt only
@@ -145,7 +145,7 @@ IMAP_PASS=$PASS imap append INBOX "$C/020-"*.eml >/dev/null
 pg_stop fast
 exits 75 "the database is down" "$IKASQ" fetch
 pg_start || bail "restart"
-exits 0 "the next run" "$IKASQ" fetch
+exits 0 "the next run" "$IKASQ" -v fetch
 like "$err" "1 message fetched: 1 new" "catches up"
 dovecot_stop
 exits 75 "the IMAP server is down" "$IKASQ" fetch
