@@ -189,6 +189,25 @@ dovecot_setup() {
 	IMAP_PORT=$(free_port)
 	IMAPS_PORT=0
 	_ssl="ssl = no"
+	_mechs="plain login"
+	_oauth=""
+	if [ "${1:-}" = oauth2 ]; then
+		# XOAUTH2 as Gmail and Microsoft 365 do it: Dovecot asks an
+		# introspection endpoint whether the token is good
+		OAUTH_PORT=$(free_port)
+		OAUTH_TOKEN="ya29.test-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+		spawn python3 "$TOP_SRCDIR/tests/oauth2-introspect.py" \
+		    "$OAUTH_PORT" "$OAUTH_TOKEN" "$T/oauth-tokens.log"
+		printf 'introspection_mode = post\nintrospection_url = http://127.0.0.1:%s/introspect\nusername_attribute = username\nactive_attribute = active\nactive_value = true\n' \
+		    "$OAUTH_PORT" >"$D/oauth2.conf.ext"
+		_mechs="plain login xoauth2 oauthbearer"
+		_oauth="passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $D/oauth2.conf.ext
+}"
+		export OAUTH_TOKEN
+	fi
 	if [ "${1:-}" = tls ]; then
 		IMAPS_PORT=$(free_port)
 		tls_make_certs
@@ -204,7 +223,8 @@ ssl_key = <$T/tls/server.key"
 	log_path = $D/log/dovecot.log
 	$_ssl
 	disable_plaintext_auth = no
-	auth_mechanisms = plain login
+	auth_mechanisms = $_mechs
+	$_oauth
 	passdb {
 	  driver = passwd-file
 	  args = scheme=PLAIN username_format=%u $D/users
