@@ -43,12 +43,15 @@ cache_put_mail(struct db *db, const char *mail_id, const char *order_number,
 	p[1] = order_number;
 	p[2] = order_json;
 	p[3] = ttl;
+	/* a job may name a mail that is gone: no row then (the seed's
+	 * foreign key would refuse it) */
 	return db_exec(db,
 	    "INSERT INTO ikas_order_cache AS c (mail_id, order_number,"
 	    " order_data, found, fetched_at, expires_at)"
-	    " VALUES ($1::uuid, $2, coalesce($3::jsonb, 'null'::jsonb),"
+	    " SELECT $1::uuid, $2, coalesce($3::jsonb, 'null'::jsonb),"
 	    "  $3::jsonb IS NOT NULL, now(),"
-	    "  now() + make_interval(secs => $4::bigint))"
+	    "  now() + make_interval(secs => $4::bigint)"
+	    " WHERE EXISTS (SELECT 1 FROM mails WHERE id = $1::uuid)"
 	    " ON CONFLICT (mail_id) DO UPDATE SET"
 	    " order_number = EXCLUDED.order_number,"
 	    " order_data = EXCLUDED.order_data, found = EXCLUDED.found,"

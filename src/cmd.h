@@ -55,5 +55,6 @@ int cmd_config(int argc, char **argv, struct ctx *ctx);
 int cmd_ingest(int argc, char **argv, struct ctx *ctx);
 int cmd_extract(int argc, char **argv, struct ctx *ctx);
 int cmd_fetch(int argc, char **argv, struct ctx *ctx);
+int cmd_work(int argc, char **argv, struct ctx *ctx);
 
 #endif

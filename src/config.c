@@ -84,6 +84,27 @@ static const struct keydef keys[] = {
 	{ "ingest", "max_size", T_SIZE, "25M", 1024, 1LL << 31, NULL },
 	{ "ingest", "raw_dir", T_STR, "", 0, 0, NULL },
 
+	{ "ikas", "store", T_STR, NULL, 0, 0, NULL },
+	{ "ikas", "client_id", T_STR, NULL, 0, 0, NULL },
+	{ "ikas", "client_secret", T_SECRET, NULL, 0, 0, NULL },
+	{ "ikas", "client_secret_command", T_COMMAND, NULL, 0, 0, NULL },
+	{ "ikas", "token_url", T_STR,
+	  "https://{store}.myikas.com/api/admin/oauth/token", 0, 0, NULL },
+	{ "ikas", "graphql_url", T_STR,
+	  "https://api.myikas.com/api/v1/admin/graphql", 0, 0, NULL },
+	{ "ikas", "batch_size", T_INT, "50", 1, 200, NULL },
+	{ "ikas", "rate_limit", T_INT, "120", 1, 100000, NULL },
+	{ "ikas", "rate_window", T_DURATION, "60s", 1, 3600, NULL },
+	{ "ikas", "burst", T_INT, "10", 1, 10000, NULL },
+	{ "ikas", "timeout", T_DURATION, "30s", 1, 600, NULL },
+	{ "ikas", "connect_timeout", T_DURATION, "10s", 1, 600, NULL },
+	{ "ikas", "ca_file", T_STR, "", 0, 0, NULL },
+	{ "ikas", "max_wait", T_DURATION, "10s", 0, 3600, NULL },
+
+	{ "worker", "claim_batch", T_INT, "50", 1, 10000, NULL },
+	{ "worker", "max_jobs", T_INT, "10", 1, 1000000, NULL },
+	{ "worker", "check_interval", T_DURATION, "5s", 1, 3600, NULL },
+
 	{ "imap:*", "host", T_STR, NULL, 0, 0, NULL },
 	{ "imap:*", "port", T_INT, NULL, 1, 65535, NULL },
 	{ "imap:*", "tls", T_ENUM, "imaps", 0, 0, "imaps|starttls|none" },
@@ -105,7 +126,8 @@ static const struct keydef keys[] = {
 
 /* Sections a file may name; a trailing ":" means [name:INSTANCE]. */
 static const char *const known_groups[] = {
-	"general", "database", "queue", "cache", "extract", "ingest",
+	"general", "database", "queue", "cache", "extract", "ingest", "ikas",
+	"worker",
 };
 
 struct value {

@@ -56,6 +56,7 @@ err_exit_code(int rc)
 	case IKASQ_EUNAVAIL:	return EX_UNAVAILABLE;
 	case IKASQ_EIO:		return EX_IOERR;
 	case IKASQ_ETEMP:	return EX_TEMPFAIL;
+	case IKASQ_ERATELIMIT:	return EX_TEMPFAIL;
 	case IKASQ_EPERM:	return EX_NOPERM;
 	case IKASQ_ECONFIG:	return EX_CONFIG;
 	default:		return EX_SOFTWARE;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <glib.h>
 #include <jansson.h>
 
 #include "ikasq/db.h"
@@ -257,5 +258,80 @@ ingest_one(struct db *db, const struct extractor *x, const char *raw,
 	if (rc != IKASQ_OK)
 		db_rollback(db);
 	ingest_item_release(&it);
+	return rc;
+}
+
+int
+ingest_reparse(struct db *db, const struct extractor *x, const char *mail_id,
+	       const struct ingest_opts *o, int *norders, char job_id[37],
+	       struct ikasq_err *err)
+{
+	struct strbuf raw = STRBUF_INIT;
+	struct ingest_item it;
+	struct db_res *res;
+	const char *p[1] = { mail_id };
+	char *orders, *numbers;
+	int rc;
+
+	*norders = 0;
+	job_id[0] = '\0';
+	rc = db_exec(db, "SELECT encode(raw, 'base64'), raw_path FROM mails"
+	    " WHERE id = $1::uuid FOR UPDATE", 1, p, &res, err);
+	if (rc != IKASQ_OK)
+		return rc;
+	if (db_ntuples(res) == 0) {
+		db_res_free(res);
+		return err_set(err, IKASQ_ENOTFOUND, "unknown mail '%s'",
+		    mail_id);
+	}
+	sb_init(&raw);
+	if (!db_isnull(res, 0, 0)) {
+		gsize n = 0;
+		guchar *b = g_base64_decode(db_get(res, 0, 0), &n);
+
+		sb_add(&raw, b, n);
+		g_free(b);
+	} else if (db_isnull(res, 0, 1) ||
+	    !read_file(db_get(res, 0, 1), &raw)) {
+		rc = err_set(err, IKASQ_EDATA, "the raw message of mail '%s' "
+		    "is not kept", mail_id);
+	}
+	db_res_free(res);
+	if (rc != IKASQ_OK || raw.len == 0) {
+		sb_release(&raw);
+		return rc != IKASQ_OK ? rc : err_set(err, IKASQ_EDATA,
+		    "the raw message of mail '%s' is empty", mail_id);
+	}
+	ingest_prepare(x, raw.buf, raw.len, o, &it);
+	orders = orders_json(&it, &numbers);
+	{
+		const char *q[7] = { mail_id, it.mail.subject, it.mail.body,
+		    numbers, orders, it.mail.parse_error, it.mail.from_addr };
+
+		rc = db_exec(db, "UPDATE mails SET subject = $2, body_text = $3,"
+		    " order_numbers = $4::text[], orders = $5::jsonb,"
+		    " parse_error = $6, from_email = coalesce($7, from_email),"
+		    " updated_at = now() WHERE id = $1::uuid", 7, q, NULL, err);
+	}
+	free(orders);
+	free(numbers);
+	*norders = it.norders;
+	if (rc == IKASQ_OK && it.norders > 0) {
+		struct job_spec spec;
+		char *payload = job_payload(mail_id, &it);
+		char *key = xasprintf("fetch_ikas_order:mail:%s", mail_id);
+
+		memset(&spec, 0, sizeof(spec));
+		spec.type = "fetch_ikas_order";
+		spec.payload = payload;
+		spec.priority = o->priority;
+		spec.dedupe_key = key;
+		spec.max_attempts = o->max_attempts;
+		rc = queue_enqueue(db, &spec, job_id, NULL, err);
+		free(payload);
+		free(key);
+	}
+	ingest_item_release(&it);
+	sb_release(&raw);
 	return rc;
 }

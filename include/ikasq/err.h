@@ -19,6 +19,7 @@ enum ikasq_rc {
 	IKASQ_EINTERNAL,	/* a bug or an impossible state (70) */
 	IKASQ_EIO,		/* local I/O failed (74) */
 	IKASQ_ETEMP,		/* try again later: server down, lock busy (75) */
+	IKASQ_ERATELIMIT,	/* a rate limit said wait; try again (75) */
 	IKASQ_EPERM,		/* authentication or permission refused (77) */
 	IKASQ_ECONFIG,		/* configuration is wrong (78) */
 };

@@ -51,4 +51,15 @@ int ingest_one(struct db *db, const struct extractor *x, const char *raw,
 	       size_t len, const struct ingest_opts *o,
 	       struct ingest_result *r, struct ikasq_err *err);
 
+/*
+ * Parse a stored mail again (its raw bytes, from the row or raw_path)
+ * with the current patterns, update its row, and queue a fetch job when it
+ * names orders (deduplicated), inside the caller's transaction.
+ * IKASQ_ENOTFOUND for an unknown mail, IKASQ_EDATA when its raw message is
+ * gone.  *norders and job_id ("" when none) say what happened.
+ */
+int ingest_reparse(struct db *db, const struct extractor *x,
+		   const char *mail_id, const struct ingest_opts *o,
+		   int *norders, char job_id[37], struct ikasq_err *err);
+
 #endif
