@@ -231,10 +231,12 @@ store_batch(struct sync_ctx *c, struct account *a, const char *box,
 	    uint32_t batch_last, uint32_t *stored_upto, struct ikasq_err *err)
 {
 	struct ingest_result r;
+	struct fetch_totals add;
 	size_t i;
 	uint32_t upto = batch_last;
 	int rc;
 
+	memset(&add, 0, sizeof(add));
 	if ((rc = db_begin(c->db, err)) != IKASQ_OK)
 		return rc;
 	for (i = 0; i < nm; i++) {
@@ -261,18 +263,23 @@ store_batch(struct sync_ctx *c, struct account *a, const char *box,
 			return err_prefix(err, "%s/%s UID %u", a->name, box,
 			    m[i].uid);
 		}
-		c->t->fetched++;
+		add.fetched++;
 		if (r.duplicate)
-			c->t->duplicates++;
+			add.duplicates++;
 		else
-			c->t->stored++;
-		c->t->jobs += r.job_id[0] != '\0';
+			add.stored++;
+		add.jobs += r.job_id[0] != '\0';
 	}
 	if ((rc = save_state(c->db, a->name, box, uidvalidity, upto, err)) !=
 	    IKASQ_OK || (rc = db_commit(c->db, err)) != IKASQ_OK) {
 		db_rollback(c->db);
 		return rc;
 	}
+	/* counted once committed: a rolled-back batch stored nothing */
+	c->t->fetched += add.fetched;
+	c->t->duplicates += add.duplicates;
+	c->t->stored += add.stored;
+	c->t->jobs += add.jobs;
 	*stored_upto = upto;
 	return IKASQ_OK;
 }
@@ -286,7 +293,9 @@ sync_mailbox(struct sync_ctx *c, struct account *a, struct imap *im,
 	     const char *box, struct ikasq_err *err)
 {
 	struct db_res *res = NULL;
-	char *key = xasprintf("ikasq.imap:%s/%s", a->name, box);
+	/* the schema too: two ikasq installations may share a database */
+	char *key = xasprintf("ikasq.imap:%s:%s/%s", db_schema(c->db),
+	    a->name, box);
 	const char *p[2] = { a->name, box };
 	uint32_t uidvalidity, uidnext, exists, last = 0, *uids = NULL;
 	uint32_t *sizes = NULL;

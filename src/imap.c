@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,44 @@ struct imap {
 	mailimap *s;
 	char *where;		/* "'host:port'" for messages */
 	bool idling;
+	bool broken;		/* the connection failed: no LOGOUT */
+	/* the stream's driver, with a read that turns end of file into an
+	 * error (see guard_eof) */
+	mailstream_low_driver guarded;
+	mailstream_low_driver *orig;
 };
+
+/*
+ * libetpan 1.9.4 reads a literal in a loop that stops only on -1; when the
+ * server closes the connection in the middle of one, read() returns 0
+ * forever and ikasq would spin at full CPU, holding its mailbox lock.  For
+ * IMAP an end of file is always an error, so the low-level read says so.
+ */
+static ssize_t
+guarded_read(mailstream_low *low, void *buf, size_t n)
+{
+	struct imap *im = (struct imap *)((char *)low->driver -
+	    offsetof(struct imap, guarded));
+	ssize_t r = im->orig->mailstream_read(low, buf, n);
+
+	return r == 0 && n > 0 ? -1 : r;
+}
+
+static void
+guard_eof(struct imap *im)
+{
+	mailstream_low *low;
+
+	if (im->s->imap_stream == NULL)
+		return;
+	low = mailstream_get_low(im->s->imap_stream);
+	if (low == NULL || low->driver == &im->guarded)
+		return;
+	im->orig = low->driver;
+	im->guarded = *low->driver;
+	im->guarded.mailstream_read = guarded_read;
+	low->driver = &im->guarded;
+}
 
 /* The server's last words, trimmed, for a message. */
 static const char *
@@ -49,10 +87,12 @@ fail(struct imap *im, int r, const char *what, struct ikasq_err *err)
 	case MAILIMAP_ERROR_MEMORY:
 	case MAILIMAP_ERROR_SSL:
 	case MAILIMAP_ERROR_BAD_STATE:
+		im->broken = true;
 		return err_set(err, IKASQ_ETEMP, "%s %s: %s", what, im->where,
 		    r == MAILIMAP_ERROR_CONNECTION_REFUSED ? "connection "
 		    "refused or host unreachable" : r == MAILIMAP_ERROR_PARSE ?
-		    "the server sent something that is not IMAP" :
+		    "the connection broke off, or the server sent something "
+		    "that is not IMAP" :
 		    r == MAILIMAP_ERROR_SSL ? "TLS handshake failed" :
 		    r == MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION ? "the server "
 		    "refused the connection" : "the connection was closed or "
@@ -166,6 +206,7 @@ imap_connect(const struct imap_account *a, struct imap **out,
 		rc = fail(im, r, "cannot connect to", err);
 		goto bad;
 	}
+	guard_eof(im);
 	if (a->tls == IMAP_TLS_STARTTLS) {
 		r = mailimap_socket_starttls_with_callback(im->s, set_sni,
 		    (void *)a->host);
@@ -178,6 +219,7 @@ imap_connect(const struct imap_account *a, struct imap **out,
 			    im->where, said(im));
 			goto bad;
 		}
+		guard_eof(im);	/* STARTTLS put a new stream in place */
 	}
 	if (a->tls != IMAP_TLS_NONE &&
 	    (rc = verify(im, a, err)) != IKASQ_OK)
@@ -201,7 +243,8 @@ imap_close(struct imap *im)
 {
 	if (im == NULL)
 		return;
-	if (im->s->imap_stream != NULL && !im->idling)
+	/* a dead connection would make LOGOUT wait for the timeout again */
+	if (im->s->imap_stream != NULL && !im->idling && !im->broken)
 		mailimap_logout(im->s);
 	mailimap_free(im->s);
 	free(im->where);

@@ -104,7 +104,7 @@ is "$(sql "SELECT count(*) FROM job_queue WHERE payload->>'subject' IS NOT NULL 
 conf ""
 IMAP_PASS=$PASS imap append INBOX "$C/019-"*.eml >/dev/null
 PGOPTIONS="-c search_path=$T_SCHEMA" psql -X -q "$T_CONNINFO" \
-    -c "SELECT pg_advisory_lock(hashtextextended('ikasq.imap:shop/INBOX', 0))" \
+    -c "SELECT pg_advisory_lock(hashtextextended('ikasq.imap:$T_SCHEMA:shop/INBOX', 0))" \
     -c "SELECT pg_sleep(3)" >/dev/null 2>&1 &
 sleep 1
 exits 0 "fetch while another run holds INBOX" "$IKASQ" -v fetch
