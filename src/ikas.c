@@ -98,9 +98,26 @@ ikas_new(const struct config *cfg, struct ikas **out, struct ikasq_err *err)
 	k->graphql_url = xstrdup(config_str(cfg, "ikas", "graphql_url"));
 	k->bucket = xasprintf("ikas:%s", store);
 	k->batch = (int)config_int(cfg, "ikas", "batch_size");
-	k->rate = (double)config_int(cfg, "ikas", "rate_limit") /
-	    (double)config_duration(cfg, "ikas", "rate_window");
+	/*
+	 * A bucket of burst tokens refilled at r per second lets through at
+	 * most burst + r * window requests in any window; with r = (limit -
+	 * burst) / window that is never more than rate_limit.
+	 */
 	k->burst = (double)config_int(cfg, "ikas", "burst");
+	if (k->burst >= (double)config_int(cfg, "ikas", "rate_limit")) {
+		err_set(err, IKASQ_ECONFIG, "[ikas] burst (%ld) must be less "
+		    "than rate_limit (%ld)", config_int(cfg, "ikas", "burst"),
+		    config_int(cfg, "ikas", "rate_limit"));
+		free(k->store);
+		free(k->client_id);
+		free(k->token_url);
+		free(k->graphql_url);
+		free(k->bucket);
+		free(k);
+		return IKASQ_ECONFIG;
+	}
+	k->rate = ((double)config_int(cfg, "ikas", "rate_limit") - k->burst) /
+	    (double)config_duration(cfg, "ikas", "rate_window");
 	k->max_wait_s = config_duration(cfg, "ikas", "max_wait");
 	k->http.timeout_ms = (int)config_duration(cfg, "ikas", "timeout") *
 	    1000;

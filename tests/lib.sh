@@ -300,3 +300,43 @@ tls_make_certs() {
 		chmod 644 ./*.pem ./*.key
 	) || bail "openssl could not make test certificates"
 }
+
+# --- the İkas API stand-in -----------------------------------------------------
+# ikas_setup [ORDERS.json]: tests/fake-ikas.py on a free loopback port;
+# IKAS_PORT, ikas_admin PATH [JSON], and ikas_conf (the [ikas] section for
+# it, appended to $IKASQ_CONFIG).
+ikas_setup() {
+	IKAS_PORT=$(free_port)
+	spawn python3 "$TOP_SRCDIR/tests/fake-ikas.py" "$IKAS_PORT" ${1:+"$1"}
+	for _i in $(seq 100); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1', $IKAS_PORT), 1)" 2>/dev/null && break
+		sleep 0.05
+	done
+	export IKAS_PORT
+}
+ikas_conf() {
+	cat >>"$IKASQ_CONFIG" <<-CONF
+	[ikas]
+	store = paen
+	client_id = test-client
+	client_secret = test-secret
+	token_url = http://127.0.0.1:$IKAS_PORT/api/admin/oauth/token
+	graphql_url = http://127.0.0.1:$IKAS_PORT/api/v1/admin/graphql
+	${1:-}
+	CONF
+}
+# ikas_admin PATH [JSON]: talk to the stand-in's control endpoints
+ikas_admin() {
+	python3 - "$IKAS_PORT" "$@" <<-'PY'
+	import sys, urllib.request
+	port, path = sys.argv[1], sys.argv[2]
+	data = sys.argv[3].encode() if len(sys.argv) > 3 else None
+	req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
+	                             method="POST" if data is not None or path != "/_admin/stats" and path != "/_admin/last" else "GET")
+	print(urllib.request.urlopen(req).read().decode())
+	PY
+}
+# ikas_stat KEY: one counter of the stand-in
+ikas_stat() {
+	ikas_admin /_admin/stats | python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"
+}
