@@ -34,7 +34,7 @@ static const struct command commands[] = {
 	  "ikasq extract [--text] [FILE | --mbox FILE | --maildir DIR]",
 	  "print the headers and order numbers found in mail, as JSON" },
 	{ "work", cmd_work,
-	  "ikasq work [--max-jobs N] [--json] | --follow",
+	  "ikasq work [--max-jobs N] [--json | --follow]",
 	  "look orders up at İkas: one run for cron, or a daemon" },
 	{ "enqueue", cmd_enqueue,
 	  "ikasq enqueue [--priority N] [--at TIME] [--dedupe KEY] "
