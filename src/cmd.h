@@ -56,5 +56,6 @@ int cmd_ingest(int argc, char **argv, struct ctx *ctx);
 int cmd_extract(int argc, char **argv, struct ctx *ctx);
 int cmd_fetch(int argc, char **argv, struct ctx *ctx);
 int cmd_work(int argc, char **argv, struct ctx *ctx);
+int cmd_reply(int argc, char **argv, struct ctx *ctx);
 
 #endif

@@ -101,6 +101,22 @@ static const struct keydef keys[] = {
 	{ "ikas", "ca_file", T_STR, "", 0, 0, NULL },
 	{ "ikas", "max_wait", T_DURATION, "10s", 0, 3600, NULL },
 
+	{ "ai", "base_url", T_STR, NULL, 0, 0, NULL },
+	{ "ai", "model", T_STR, NULL, 0, 0, NULL },
+	{ "ai", "api_key", T_SECRET, NULL, 0, 0, NULL },
+	{ "ai", "api_key_command", T_COMMAND, NULL, 0, 0, NULL },
+	{ "ai", "temperature", T_STR, "0.3", 0, 0, NULL },
+	{ "ai", "max_tokens", T_INT, "600", 1, 100000, NULL },
+	{ "ai", "timeout", T_DURATION, "60s", 1, 600, NULL },
+	{ "ai", "retries", T_INT, "2", 0, 10, NULL },
+	{ "ai", "ca_file", T_STR, "", 0, 0, NULL },
+
+	{ "reply", "shop_name", T_STR, "mağazamız", 0, 0, NULL },
+	{ "reply", "system_prompt_file", T_STR, "", 0, 0, NULL },
+	{ "reply", "wait", T_DURATION, "5s", 0, 300, NULL },
+	{ "reply", "require_sender_match", T_BOOL, "yes", 0, 0, NULL },
+	{ "reply", "include_phone", T_BOOL, "no", 0, 0, NULL },
+
 	{ "worker", "claim_batch", T_INT, "50", 1, 10000, NULL },
 	{ "worker", "max_jobs", T_INT, "10", 1, 1000000, NULL },
 	{ "worker", "check_interval", T_DURATION, "5s", 1, 3600, NULL },
@@ -127,7 +143,7 @@ static const struct keydef keys[] = {
 /* Sections a file may name; a trailing ":" means [name:INSTANCE]. */
 static const char *const known_groups[] = {
 	"general", "database", "queue", "cache", "extract", "ingest", "ikas",
-	"worker",
+	"worker", "ai", "reply",
 };
 
 struct value {
@@ -487,6 +503,14 @@ check_value(const struct keydef *kd, const char *text)
 			return xstrdup("empty command");
 		break;
 	case T_STR:
+		if (strcmp(kd->key, "temperature") == 0) {
+			char *end;
+			double t = strtod(text, &end);
+
+			if (*text == '\0' || *end != '\0' || t < 0 || t > 2)
+				return xasprintf("'%s' is not a number in 0..2",
+				    text);
+		}
 		if (strcmp(kd->key, "after_ingest") == 0 &&
 		    strcmp(text, "none") != 0 && strcmp(text, "seen") != 0 &&
 		    (strncmp(text, "move:", 5) != 0 || text[5] == '\0'))

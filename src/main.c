@@ -36,6 +36,10 @@ static const struct command commands[] = {
 	{ "work", cmd_work,
 	  "ikasq work [--max-jobs N] [--json | --follow]",
 	  "look orders up at İkas: one run for cron, or a daemon" },
+	{ "reply", cmd_reply,
+	  "ikasq reply [--wait SECONDS] [--json] [--dry-run] "
+	  "(MAIL_ID | --message-id ID)",
+	  "draft an answer to a stored mail with its order facts" },
 	{ "enqueue", cmd_enqueue,
 	  "ikasq enqueue [--priority N] [--at TIME] [--dedupe KEY] "
 	  "[--max-attempts N] TYPE JSON",
