@@ -129,7 +129,8 @@ reply_order_facts(const char *order_json, bool include_phone)
 	}
 	json_object_set_new(f, "paketler", pkgs);
 #undef COPY
-	s = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	s = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(10));
 	out = xstrdup(s);
 	free(s);
 	json_decref(f);
