@@ -30,6 +30,7 @@ print_json(const struct reply_result *r)
 	json_object_set_new(o, "model", json_string(r->model));
 	json_object_set_new(o, "usage", json_loads(r->usage, 0, NULL));
 	json_object_set_new(o, "latency_ms", json_integer(r->latency_ms));
+	json_object_set_new(o, "ai_latency_ms", json_integer(r->ai_ms));
 	json_object_set_new(o, "job_id", r->job_id[0] ?
 	    json_string(r->job_id) : json_null());
 	s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_INDENT(2));

@@ -24,6 +24,8 @@
 struct stmt {
 	char *sql;
 	unsigned long hash;
+	bool prepared;		/* on its second use: one-shot commands make
+				 * one round trip, loops get a cached plan */
 };
 
 struct db {
@@ -276,10 +278,18 @@ stmt_name(struct db *db, const char *sql, int nparams, struct ikasq_err *err,
 		if (db->stmts[i].hash == h && strcmp(db->stmts[i].sql, sql) == 0)
 			break;
 	snprintf(name, sizeof(name), "ikasq_%d", i);
-	if (i < db->nstmts)
+	if (i < db->nstmts && db->stmts[i].prepared)
 		return name;
-	if (db->nstmts == STMT_CACHE_MAX)
+	if (i == db->nstmts) {
+		/* first use: remember it, run it unnamed */
+		if (db->nstmts == STMT_CACHE_MAX)
+			return NULL;
+		db->stmts[i].sql = xstrdup(sql);
+		db->stmts[i].hash = h;
+		db->stmts[i].prepared = false;
+		db->nstmts++;
 		return NULL;
+	}
 	r = PQprepare(db->conn, name, sql, nparams, NULL);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		*rc = result_error(db, r, err);
@@ -287,9 +297,7 @@ stmt_name(struct db *db, const char *sql, int nparams, struct ikasq_err *err,
 		return NULL;
 	}
 	PQclear(r);
-	db->stmts[i].sql = xstrdup(sql);
-	db->stmts[i].hash = h;
-	db->nstmts++;
+	db->stmts[i].prepared = true;
 	return name;
 }
 

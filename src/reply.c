@@ -520,10 +520,18 @@ reply_run(const struct config *cfg, struct db *db, const struct reply_opts *o,
 		snprintf(used, sizeof(used), "%s", r->order_data_used ? "t" :
 		    "f");
 		snprintf(lat, sizeof(lat), "%lld", (long long)r->latency_ms);
-		rc = db_exec(db, "INSERT INTO mail_replies (mail_id, reply,"
+		/* the draft is printed either way: it need not wait for the
+		 * disk (an asynchronous commit, as PostgreSQL calls it) */
+		if ((rc = db_begin(db, err)) == IKASQ_OK &&
+		    (rc = db_exec(db, "SET LOCAL synchronous_commit = off", 0,
+		    NULL, NULL, err)) == IKASQ_OK &&
+		    (rc = db_exec(db, "INSERT INTO mail_replies (mail_id, reply,"
 		    " order_data_used, orders, model, usage, latency_ms)"
 		    " VALUES ($1::uuid, $2, $3::boolean, $4::jsonb, $5,"
-		    " $6::jsonb, $7::int)", 7, p, NULL, err);
+		    " $6::jsonb, $7::int)", 7, p, NULL, err)) == IKASQ_OK)
+			rc = db_commit(db, err);
+		if (rc != IKASQ_OK)
+			db_rollback(db);
 	}
 out:
 	ai_reply_release(&ar);
