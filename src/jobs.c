@@ -202,16 +202,176 @@ join(char **v, int n)
 	return sb_detach(&sb);
 }
 
+/*
+ * A session lock per order number (and schema) says "a worker is asking
+ * İkas for it": held from the call until its cache row is committed, so
+ * that workers running at once ask for each order only once.
+ */
+static int
+order_locks(struct worker *w, const char *sql, const char *const *numbers,
+	    int n, struct db_res **res, struct ikasq_err *err)
+{
+	struct strbuf arr = STRBUF_INIT;
+	char *prefix = xasprintf("ikasq.order:%s:", db_schema(w->db));
+	const char *p[2];
+	int rc;
+
+	if (res != NULL)
+		*res = NULL;
+	if (n == 0) {
+		free(prefix);
+		return IKASQ_OK;
+	}
+	sb_init(&arr);
+	db_array_literal(&arr, numbers, n);
+	p[0] = arr.buf;
+	p[1] = prefix;
+	rc = db_exec(w->db, sql, 2, p, res, err);
+	sb_release(&arr);
+	free(prefix);
+	return rc;
+}
+
+/* Split todo into the numbers we now ask for and those another has. */
+static int
+claim_orders(struct worker *w, const char **todo, int ntodo,
+	     const char **mine, int *nmine, const char **theirs, int *ntheirs,
+	     struct ikasq_err *err)
+{
+	struct db_res *res;
+	int i, rc;
+
+	*nmine = *ntheirs = 0;
+	rc = order_locks(w, "SELECT pg_try_advisory_lock(hashtextextended("
+	    "$2 || n, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i)"
+	    " ORDER BY i", todo, ntodo, &res, err);
+	if (rc != IKASQ_OK || res == NULL)
+		return rc;
+	for (i = 0; i < ntodo && i < db_ntuples(res); i++) {
+		if (strcmp(db_get(res, i, 0), "t") == 0)
+			mine[(*nmine)++] = todo[i];
+		else
+			theirs[(*ntheirs)++] = todo[i];
+	}
+	db_res_free(res);
+	return IKASQ_OK;
+}
+
+static void
+release_orders(struct worker *w, const char *const *numbers, int n)
+{
+	struct ikasq_err e;
+
+	order_locks(w, "SELECT pg_advisory_unlock(hashtextextended($2 || n,"
+	    " 0)) FROM unnest($1::text[]) AS n", numbers, n, NULL, &e);
+}
+
+/* A fresh cache row for a, if there is one now. */
+static int
+from_cache(struct worker *w, struct answer *a, struct ikasq_err *err)
+{
+	struct cache_entry e;
+	bool hit;
+	int rc;
+
+	if (a->cached)
+		return IKASQ_OK;
+	if ((rc = cache_get_order(w->db, a->number, &e, &hit, err)) != IKASQ_OK)
+		return rc;
+	if (hit) {
+		a->cached = true;
+		a->rc = IKASQ_OK;
+		free(a->json);
+		a->json = e.order_data ? xstrdup(e.order_data) : NULL;
+		log_info("order %s %s (cached)", a->number, e.found ? "found" :
+		    "not found");
+		cache_entry_release(&e);
+	}
+	return IKASQ_OK;
+}
+
+/*
+ * Ask İkas for those of numbers not cached yet, batch_size per listOrder
+ * call; each call's answers are cached (committed) at once, and with
+ * locked the numbers' locks are released then.
+ */
+static int
+lookup(struct worker *w, struct job *jobs, int n, struct answer *ans,
+       int nans, const char **numbers, int count, bool locked,
+       struct ikasq_err *err)
+{
+	int64_t ttl = config_duration(w->cfg, "cache", "ttl");
+	int64_t nttl = config_duration(w->cfg, "cache", "negative_ttl");
+	const char **todo = xcalloc((size_t)count + 1, sizeof(*todo));
+	int batch = ikas_batch_size(w->ikas), i, k, ntodo = 0, rc = IKASQ_OK;
+
+	for (i = 0; i < count; i++)
+		if (!answer_find(ans, nans, numbers[i])->cached)
+			todo[ntodo++] = numbers[i];
+		else if (locked)
+			release_orders(w, &numbers[i], 1);
+	for (i = 0; i < ntodo; i += batch) {
+		int cnt = ntodo - i < batch ? ntodo - i : batch;
+		struct ikas_order *got = NULL;
+		struct ikasq_err e;
+		int64_t ra = -1;
+		int r;
+
+		worker_keep_leases(w, jobs, n);
+		err_clear(&e);
+		r = ikas_lookup(w->ikas, w->db, todo + i, cnt, &got, &ra, &e);
+		rc = db_begin(w->db, err);
+		for (k = 0; rc == IKASQ_OK && k < cnt; k++) {
+			struct answer *a = answer_find(ans, nans, todo[i + k]);
+
+			a->fetched = true;
+			a->rc = r;
+			a->retry_after = ra;
+			if (r != IKASQ_OK) {
+				snprintf(a->msg, sizeof(a->msg), "%.399s",
+				    e.msg);
+				continue;
+			}
+			a->json = got[k].json;
+			got[k].json = NULL;
+			log_info("order %s %s", a->number, a->json ?
+			    "found at İkas" : "not found at İkas");
+			rc = cache_put_order(w->db, a->number, a->json,
+			    a->json ? ttl : nttl, err);
+			if (rc == IKASQ_OK)
+				log_info("cached order %s%s", a->number,
+				    a->json ? "" : " as not found");
+		}
+		ikas_orders_free(got, r == IKASQ_OK ? cnt : 0);
+		if (rc == IKASQ_OK)
+			rc = db_commit(w->db, err);
+		if (rc != IKASQ_OK)
+			db_rollback(w->db);
+		if (locked)
+			release_orders(w, todo + i, cnt);
+		if (rc == IKASQ_OK && r == IKASQ_ETEMP && strncmp(e.msg,
+		    "lost connection to database", 27) == 0)
+			rc = err_set(err, IKASQ_ETEMP, "%s", e.msg);
+		if (rc != IKASQ_OK) {
+			if (locked && i + cnt < ntodo)
+				release_orders(w, todo + i + cnt,
+				    ntodo - i - cnt);
+			break;
+		}
+	}
+	free(todo);
+	return rc;
+}
+
 static int
 handle_fetch(struct worker *w, struct job *jobs, int n, struct outcome *out,
 	     struct ikasq_err *err)
 {
 	struct ask *asks = xcalloc((size_t)n, sizeof(*asks));
 	struct answer *ans = NULL;
-	const char **todo = NULL;
-	int nans = 0, ntodo = 0, i, k, rc = IKASQ_OK, batch;
+	const char **todo = NULL, **mine = NULL, **theirs = NULL;
+	int nans = 0, ntodo = 0, nmine = 0, ntheirs = 0, i, k, rc = IKASQ_OK;
 	int64_t ttl = config_duration(w->cfg, "cache", "ttl");
-	int64_t nttl = config_duration(w->cfg, "cache", "negative_ttl");
 
 	if (w->ikas == NULL && (rc = ikas_new(w->cfg, &w->ikas, err)) !=
 	    IKASQ_OK)
@@ -241,71 +401,49 @@ handle_fetch(struct worker *w, struct job *jobs, int n, struct outcome *out,
 	/* fresh in the cache: another mail asked for it a moment ago */
 	todo = xcalloc((size_t)nans + 1, sizeof(*todo));
 	for (i = 0; i < nans; i++) {
-		struct cache_entry e;
-		bool hit;
+		if ((rc = from_cache(w, &ans[i], err)) != IKASQ_OK)
+			goto out;
+		if (!ans[i].cached)
+			todo[ntodo++] = ans[i].number;
+	}
+	/* the rest from İkas, unless another worker is asking right now */
+	mine = xcalloc((size_t)ntodo + 1, sizeof(*mine));
+	theirs = xcalloc((size_t)ntodo + 1, sizeof(*theirs));
+	if ((rc = claim_orders(w, todo, ntodo, mine, &nmine, theirs, &ntheirs,
+	    err)) != IKASQ_OK)
+		goto out;
+	for (i = 0; i < nmine; i++) {
+		/* cached between our look and our lock? */
+		struct answer *a = answer_find(ans, nans, mine[i]);
 
-		if ((rc = cache_get_order(w->db, ans[i].number, &e, &hit,
+		if ((rc = from_cache(w, a, err)) != IKASQ_OK)
+			goto out;
+	}
+	if ((rc = lookup(w, jobs, n, ans, nans, mine, nmine, true, err)) !=
+	    IKASQ_OK)
+		goto out;
+	if (ntheirs > 0) {
+		/* wait for the other workers' answers, then read them */
+		if ((rc = order_locks(w, "SELECT pg_advisory_lock(k), "
+		    "pg_advisory_unlock(k) FROM (SELECT hashtextextended($2 || "
+		    "n, 0) AS k FROM unnest($1::text[]) AS n) x", theirs,
+		    ntheirs, NULL, err)) != IKASQ_OK)
+			goto out;
+		for (i = 0, k = 0; i < ntheirs; i++) {
+			struct answer *a = answer_find(ans, nans, theirs[i]);
+
+			if ((rc = from_cache(w, a, err)) != IKASQ_OK)
+				goto out;
+			if (!a->cached)		/* its lookup failed */
+				theirs[k++] = theirs[i];
+		}
+		if ((rc = lookup(w, jobs, n, ans, nans, theirs, k, false,
 		    err)) != IKASQ_OK)
 			goto out;
-		if (hit) {
-			ans[i].cached = true;
-			ans[i].json = e.order_data ? xstrdup(e.order_data) : NULL;
-			log_info("order %s %s (cached)", ans[i].number,
-			    e.found ? "found" : "not found");
-			cache_entry_release(&e);
-		} else {
-			todo[ntodo++] = ans[i].number;
-		}
 	}
-	/* the rest from İkas, batch_size numbers per listOrder call */
-	batch = ntodo > 0 ? ikas_batch_size(w->ikas) : 1;
-	for (i = 0; i < ntodo; i += batch) {
-		int cnt = ntodo - i < batch ? ntodo - i : batch;
-		struct ikas_order *got = NULL;
-		struct ikasq_err e;
-		int64_t ra = -1;
-		int r;
-
-		worker_keep_leases(w, jobs, n);
-		err_clear(&e);
-		r = ikas_lookup(w->ikas, w->db, todo + i, cnt, &got, &ra, &e);
-		for (k = 0; k < cnt; k++) {
-			struct answer *a = answer_find(ans, nans, todo[i + k]);
-
-			a->fetched = true;
-			a->rc = r;
-			a->retry_after = ra;
-			if (r != IKASQ_OK) {
-				snprintf(a->msg, sizeof(a->msg), "%.399s", e.msg);
-				continue;
-			}
-			a->json = got[k].json;
-			got[k].json = NULL;
-			log_info("order %s %s", a->number, a->json ?
-			    "found at İkas" : "not found at İkas");
-		}
-		ikas_orders_free(got, r == IKASQ_OK ? cnt : 0);
-		if (r == IKASQ_ETEMP && strncmp(e.msg, "lost connection to "
-		    "database", 19) == 0) {
-			rc = err_set(err, IKASQ_ETEMP, "%s", e.msg);
-			goto out;
-		}
-	}
-	/* one transaction: cache rows, and every job's outcome */
+	/* one transaction: the mails' cache rows and every job's outcome */
 	if ((rc = db_begin(w->db, err)) != IKASQ_OK)
 		goto out;
-	for (i = 0; i < nans; i++) {
-		if (!ans[i].fetched || ans[i].rc != IKASQ_OK)
-			continue;
-		rc = cache_put_order(w->db, ans[i].number, ans[i].json,
-		    ans[i].json ? ttl : nttl, err);
-		if (rc != IKASQ_OK) {
-			db_rollback(w->db);
-			goto out;
-		}
-		log_info("cached order %s%s", ans[i].number, ans[i].json ? "" :
-		    " as not found");
-	}
 	for (i = 0; i < n; i++) {
 		struct ask *a = &asks[i];
 		struct answer *worst = NULL, *first_found = NULL;
@@ -348,6 +486,9 @@ handle_fetch(struct worker *w, struct job *jobs, int n, struct outcome *out,
 			    worst->retry_after : backoff_seconds(
 			    jobs[i].attempts - 1, w->backoff_cap_s);
 
+			if (delay > w->backoff_cap_s)
+				delay = w->backoff_cap_s;
+
 			outcome(&out[i], kind, delay, "%s", worst->msg);
 		} else {
 			if (first_found != NULL && a->mail_id != NULL &&
@@ -379,6 +520,8 @@ out:
 		free(ans[i].json);
 	free(ans);
 	free(todo);
+	free(mine);
+	free(theirs);
 	for (i = 0; i < n; i++)
 		ask_release(&asks[i]);
 	free(asks);

@@ -290,6 +290,6 @@ broken:
 			continue;
 	}
 	log_info("worker finished: %ld processed, %ld failed", w->processed,
-	    w->failed);
+	    w->failed + w->retried);
 	return IKASQ_OK;
 }
