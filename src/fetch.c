@@ -290,7 +290,7 @@ store_batch(struct sync_ctx *c, struct account *a, const char *box,
  */
 static int
 sync_mailbox(struct sync_ctx *c, struct account *a, struct imap *im,
-	     const char *box, struct ikasq_err *err)
+	     const char *box, uint32_t *selected, struct ikasq_err *err)
 {
 	struct db_res *res = NULL;
 	/* the schema too: two ikasq installations may share a database */
@@ -319,10 +319,19 @@ sync_mailbox(struct sync_ctx *c, struct account *a, struct imap *im,
 	db_res_free(res);
 	res = NULL;
 	c->t->mailboxes++;
-	rc = imap_select(im, box, a->after == 0, &uidvalidity, &uidnext,
-	    &exists, err);
-	if (rc != IKASQ_OK)
-		goto out;
+	if (selected != NULL && *selected != 0) {
+		/* the daemon's mailbox is still open after IDLE: opening it
+		 * again costs the server tens of ms on a large one */
+		uidvalidity = *selected;
+		uidnext = 0;
+	} else {
+		rc = imap_select(im, box, a->after == 0, &uidvalidity,
+		    &uidnext, &exists, err);
+		if (rc != IKASQ_OK)
+			goto out;
+		if (selected != NULL)
+			*selected = uidvalidity;
+	}
 	rc = db_exec(c->db, "SELECT uidvalidity, last_uid FROM imap_state"
 	    " WHERE account = $1 AND mailbox = $2", 2, p, &res, err);
 	if (rc != IKASQ_OK)
@@ -494,7 +503,7 @@ fetch_once(const struct config *cfg, struct db *db, const struct extractor *x,
 		for (j = 0; accts[i].mailboxes[j] != NULL && !fetch_stop; j++) {
 			err_clear(&e);
 			rc = sync_mailbox(&c, &accts[i], im,
-			    accts[i].mailboxes[j], &e);
+			    accts[i].mailboxes[j], NULL, &e);
 			if (rc == IKASQ_OK)
 				continue;
 			log_error("%s", e.msg);
@@ -520,6 +529,7 @@ struct slot {
 	const char *box;
 	struct imap *im;
 	bool idling;
+	uint32_t uidvalidity;	/* of the open mailbox; 0: not open yet */
 	int64_t next_ms;	/* reconnect, keep-alive or poll, whichever */
 	int64_t backoff_ms;
 	bool said_idle;
@@ -533,6 +543,7 @@ slot_drop(struct slot *s, const char *why)
 	imap_close(s->im);
 	s->im = NULL;
 	s->idling = false;
+	s->uidvalidity = 0;
 	s->next_ms = now_ms() + wait;
 	s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 	    s->backoff_ms * 2;
@@ -552,7 +563,7 @@ slot_sync(struct sync_ctx *c, struct slot *s, struct ikasq_err *err)
 		if ((rc = imap_idle_done(s->im, err)) != IKASQ_OK)
 			return rc;
 	}
-	rc = sync_mailbox(c, s->a, s->im, s->box, err);
+	rc = sync_mailbox(c, s->a, s->im, s->box, &s->uidvalidity, err);
 	if (rc != IKASQ_OK)
 		return rc;
 	if (c->t->stored + c->t->duplicates > before)
