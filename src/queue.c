@@ -291,10 +291,16 @@ queue_complete(struct db *db, const char *const *ids, int n,
 
 	sb_init(&arr);
 	db_array_literal(&arr, ids, n);
-	p[0] = arr.buf;
+	p[0] = n == 1 ? ids[0] : arr.buf;
 	p[1] = worker;
 	p[2] = note;
-	rc = db_exec(db,
+	/* one job by its key: a generic plan for "= ANY ($1)" may guess a
+	 * scan of the whole table for what is one row */
+	rc = db_exec(db, n == 1 ?
+	    "UPDATE job_queue SET status = 'completed', completed_at = now(),"
+	    " lease_expires_at = NULL, result = $3, updated_at = now()"
+	    " WHERE id = $1::uuid AND status = 'processing'"
+	    " AND locked_by = $2" :
 	    "UPDATE job_queue SET status = 'completed', completed_at = now(),"
 	    " lease_expires_at = NULL, result = $3, updated_at = now()"
 	    " WHERE id = ANY ($1::uuid[]) AND status = 'processing'"
