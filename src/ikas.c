@@ -429,18 +429,101 @@ graphql_errors(json_t *errors, bool *login_required, struct ikasq_err *err)
 }
 
 int
+ikas_parse_answer(long status, const char *body, size_t len,
+		  int64_t retry_after_hdr, const char *const *numbers, int n,
+		  struct ikas_order **out, int64_t *retry_after_s,
+		  bool *login_required, struct ikasq_err *err)
+{
+	struct ikas_order *v;
+	json_t *j, *data;
+	json_error_t je;
+	char *snip;
+	size_t x;
+	int rc, i;
+
+	*out = NULL;
+	*retry_after_s = -1;
+	*login_required = false;
+	j = json_loadb(body ? body : "", body ? len : 0, 0, &je);
+	if (status == 429) {
+		json_t *ra = json_object_get(j, "retryAfter");
+		int64_t s = retry_after_hdr;
+
+		if (s < 0 && json_is_integer(ra) && json_integer_value(ra) >= 0)
+			s = (int64_t)json_integer_value(ra);
+		else if (s < 0 && json_is_real(ra) && json_real_value(ra) >= 0 &&
+		    json_real_value(ra) < 1e9)
+			s = (int64_t)ceil(json_real_value(ra));
+		*retry_after_s = s;
+		rc = err_set(err, IKASQ_ERATELIMIT, "İkas answered HTTP 429 Too "
+		    "Many Requests (%s%lld%s)", s >= 0 ? "retry after " :
+		    "no Retry-After", s >= 0 ? (long long)s : 0LL,
+		    s >= 0 ? " s" : "");
+		if (s < 0)
+			snprintf(err->msg, sizeof(err->msg), "İkas answered "
+			    "HTTP 429 Too Many Requests (no Retry-After)");
+	} else if (status == 401) {
+		*login_required = true;
+		rc = err_set(err, IKASQ_EPERM, "İkas answered HTTP 401");
+	} else if (status == 403) {
+		rc = err_set(err, IKASQ_EPERM, "İkas refused the access token "
+		    "(HTTP 403)");
+	} else if (status >= 500 || status == 408) {
+		snip = snippet(body, len);
+		rc = err_set(err, IKASQ_ETEMP, "İkas answered HTTP %ld: %s",
+		    status, snip);
+		free(snip);
+	} else if (status != 200) {
+		snip = snippet(body, len);
+		rc = err_set(err, IKASQ_EDATA, "İkas answered HTTP %ld: %s",
+		    status, snip);
+		free(snip);
+	} else if (j == NULL) {
+		snip = snippet(body, len);
+		rc = err_set(err, IKASQ_ETEMP, "İkas answered something that "
+		    "is not JSON: '%s'", snip);
+		free(snip);
+	} else if (json_array_size(json_object_get(j, "errors")) > 0) {
+		rc = graphql_errors(json_object_get(j, "errors"),
+		    login_required, err);
+	} else if (!json_is_array(data = json_object_get(json_object_get(
+	    json_object_get(j, "data"), "listOrder"), "data"))) {
+		snip = snippet(body, len);
+		rc = err_set(err, IKASQ_ETEMP, "İkas's answer has no "
+		    "data.listOrder.data: '%s'", snip);
+		free(snip);
+	} else {
+		v = xcalloc((size_t)n + 1, sizeof(*v));
+		for (i = 0; i < n; i++)
+			v[i].number = xstrdup(numbers[i]);
+		for (x = 0; x < json_array_size(data); x++) {
+			json_t *o = json_array_get(data, x);
+			const char *num = json_string_value(json_object_get(o,
+			    "orderNumber"));
+
+			for (i = 0; num != NULL && i < n; i++)
+				if (v[i].json == NULL &&
+				    strcmp(v[i].number, num) == 0)
+					v[i].json = json_dumps(o, JSON_COMPACT |
+					    JSON_PRESERVE_ORDER);
+		}
+		*out = v;
+		rc = IKASQ_OK;
+	}
+	json_decref(j);
+	return rc;
+}
+
+int
 ikas_lookup(struct ikas *k, struct db *db, const char *const *numbers, int n,
 	    struct ikas_order **out, int64_t *retry_after_s,
 	    struct ikasq_err *err)
 {
 	struct http_resp r;
-	struct ikas_order *v;
-	char *token = NULL, *stale = NULL, *body, *auth, *snip;
+	char *token = NULL, *stale = NULL, *body, *auth;
 	const char *hdr[2];
-	json_t *j, *list, *data;
-	json_error_t je;
-	int rc, attempt, i;
-	size_t x;
+	bool login = false;
+	int rc, attempt;
 
 	*out = NULL;
 	*retry_after_s = -1;
@@ -463,94 +546,20 @@ ikas_lookup(struct ikas *k, struct db *db, const char *const *numbers, int n,
 			err_prefix(err, "İkas listOrder");
 			break;
 		}
-		j = json_loadb(r.body, r.len, 0, &je);
-		if (r.status == 429) {
-			json_t *ra = json_object_get(j, "retryAfter");
-			int64_t s = r.retry_after_s;
-
-			if (s < 0 && json_is_integer(ra))
-				s = (int64_t)json_integer_value(ra);
-			else if (s < 0 && json_is_real(ra))
-				s = (int64_t)ceil(json_real_value(ra));
-			*retry_after_s = s >= 0 ? s : -1;
+		rc = ikas_parse_answer(r.status, r.body, r.len, r.retry_after_s,
+		    numbers, n, out, retry_after_s, &login, err);
+		if (rc == IKASQ_ERATELIMIT)
 			/* every worker holds back, not only this one */
-			block_rate(k, db, s >= 0 ? s : 60);
-			rc = err_set(err, IKASQ_ERATELIMIT, "İkas answered HTTP "
-			    "429 Too Many Requests%s", s >= 0 ? "" :
-			    " (no Retry-After)");
-			if (s >= 0) {
-				char m[64];
-
-				snprintf(m, sizeof(m), " (retry after %lld s)",
-				    (long long)s);
-				strncat(err->msg, m, sizeof(err->msg) -
-				    strlen(err->msg) - 1);
-			}
-		} else if (r.status == 401 && attempt == 0) {
-			rc = IKASQ_EPERM;	/* renew once, below */
-			err_set(err, IKASQ_EPERM, "İkas answered HTTP 401");
-		} else if (r.status == 401 || r.status == 403) {
-			rc = err_set(err, IKASQ_EPERM, "İkas refused the access "
-			    "token (HTTP %ld) even after renewing it",
-			    r.status);
-		} else if (r.status >= 500 || r.status == 408) {
-			snip = snippet(r.body, r.len);
-			rc = err_set(err, IKASQ_ETEMP, "İkas answered HTTP %ld: "
-			    "%s", r.status, snip);
-			free(snip);
-		} else if (r.status != 200) {
-			snip = snippet(r.body, r.len);
-			rc = err_set(err, IKASQ_EDATA, "İkas answered HTTP %ld: "
-			    "%s", r.status, snip);
-			free(snip);
-		} else if (j == NULL) {
-			snip = snippet(r.body, r.len);
-			rc = err_set(err, IKASQ_ETEMP, "İkas answered something "
-			    "that is not JSON: '%s'", snip);
-			free(snip);
-		} else if (json_array_size(json_object_get(j, "errors")) > 0) {
-			bool login;
-
-			rc = graphql_errors(json_object_get(j, "errors"),
-			    &login, err);
-			if (login && attempt == 0)
-				rc = IKASQ_EPERM;
-			else if (login)
-				err_set(err, IKASQ_EPERM, "İkas says "
-				    "LOGIN_REQUIRED even with a new token: "
-				    "check client_id and client_secret");
-		} else if (!json_is_array(data = json_object_get(
-		    list = json_object_get(json_object_get(j, "data"),
-		    "listOrder"), "data"))) {
-			snip = snippet(r.body, r.len);
-			rc = err_set(err, IKASQ_ETEMP, "İkas's answer has no "
-			    "data.listOrder.data: '%s'", snip);
-			free(snip);
-		} else {
-			v = xcalloc((size_t)n, sizeof(*v));
-			for (i = 0; i < n; i++)
-				v[i].number = xstrdup(numbers[i]);
-			for (x = 0; x < json_array_size(data); x++) {
-				json_t *o = json_array_get(data, x);
-				const char *num = json_string_value(
-				    json_object_get(o, "orderNumber"));
-
-				for (i = 0; num != NULL && i < n; i++)
-					if (v[i].json == NULL &&
-					    strcmp(v[i].number, num) == 0)
-						v[i].json = json_dumps(o,
-						    JSON_COMPACT |
-						    JSON_PRESERVE_ORDER);
-			}
-			*out = v;
-			rc = IKASQ_OK;
-		}
-		json_decref(j);
+			block_rate(k, db, *retry_after_s >= 0 ? *retry_after_s :
+			    60);
+		if (login && attempt > 0)
+			err_set(err, IKASQ_EPERM, "İkas refused the access token "
+			    "(%s) even after renewing it: check client_id and "
+			    "client_secret", r.status == 401 ? "HTTP 401" :
+			    "LOGIN_REQUIRED");
 		http_resp_release(&r);
 		/* a token the API no longer takes: renew it, once */
-		if (rc == IKASQ_EPERM && attempt == 0 && (r.status == 401 ||
-		    strstr(err->msg, "LOGIN_REQUIRED") != NULL ||
-		    strcmp(err->msg, "İkas answered HTTP 401") == 0)) {
+		if (login && attempt == 0) {
 			log_info("İkas no longer accepts the access token; "
 			    "getting a new one");
 			free(stale);

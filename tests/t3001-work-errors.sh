@@ -225,7 +225,7 @@ job 10012
 fail '{"what": "login", "count": 2}'
 work "LOGIN_REQUIRED twice"
 is "$(state)" "failed|1" "LOGIN_REQUIRED twice: failed for good at attempt 1"
-is "$(col error_message)" "İkas says LOGIN_REQUIRED even with a new token: check client_id and client_secret" \
+is "$(col error_message)" "İkas refused the access token (LOGIN_REQUIRED) even after renewing it: check client_id and client_secret" \
     "LOGIN_REQUIRED twice: error_message names the credentials"
 is "$(stat token_requests)" 1 "LOGIN_REQUIRED twice: the token renewed once"
 is "$(stat graphql_requests)" 2 "LOGIN_REQUIRED twice: two requests"
@@ -238,7 +238,7 @@ job 10013
 fail '{"what": "401", "count": 2}'
 work "HTTP 401 twice"
 is "$(state)" "failed|1" "401 twice: failed for good at attempt 1"
-is "$(col error_message)" "İkas refused the access token (HTTP 401) even after renewing it" \
+is "$(col error_message)" "İkas refused the access token (HTTP 401) even after renewing it: check client_id and client_secret" \
     "401 twice: error_message says so"
 is "$(stat token_requests)" 1 "401 twice: the token renewed once"
 is "$(stat graphql_requests)" 2 "401 twice: two requests"

@@ -14,6 +14,8 @@
 #ifndef IKASQ_IKAS_H
 #define IKASQ_IKAS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ikasq/err.h"
@@ -45,6 +47,16 @@ int ikas_lookup(struct ikas *k, struct db *db, const char *const *numbers,
 		int n, struct ikas_order **out, int64_t *retry_after_s,
 		struct ikasq_err *err);
 void ikas_orders_free(struct ikas_order *v, int n);
+
+/*
+ * What an answer to listOrder says (status, body, Retry-After header or
+ * -1), as ikas_lookup() decides it; *login_required when the token is no
+ * longer taken.  Exposed for tests and fuzzing.
+ */
+int ikas_parse_answer(long status, const char *body, size_t len,
+		      int64_t retry_after_hdr, const char *const *numbers,
+		      int n, struct ikas_order **out, int64_t *retry_after_s,
+		      bool *login_required, struct ikasq_err *err);
 
 /* Counters for the worker's summary and the benchmark. */
 long ikas_calls(const struct ikas *k);
