@@ -67,6 +67,7 @@ static const struct keydef keys[] = {
 	{ "queue", "max_attempts", T_INT, "3", 1, 100, NULL },
 	{ "queue", "lease", T_DURATION, "5m", 1, DAY, NULL },
 	{ "queue", "backoff_max", T_DURATION, "1d", 60, 30 * DAY, NULL },
+	{ "queue", "backoff_unit", T_DURATION, "60s", 1, 3600, NULL },
 	{ "queue", "keep_finished", T_DURATION, "7d", 0, 3650 * DAY, NULL },
 	{ "queue", "max_rescues", T_INT, "5", 1, 100, NULL },
 

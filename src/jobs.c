@@ -484,7 +484,8 @@ handle_fetch(struct worker *w, struct job *jobs, int n, struct outcome *out,
 			    OUT_RETRY : OUT_FAIL;
 			int64_t delay = worst->retry_after >= 0 ?
 			    worst->retry_after : backoff_seconds(
-			    jobs[i].attempts - 1, w->backoff_cap_s);
+			    jobs[i].attempts - 1, w->backoff_unit_s,
+			    w->backoff_cap_s);
 
 			if (delay > w->backoff_cap_s)
 				delay = w->backoff_cap_s;

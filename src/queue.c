@@ -20,6 +20,7 @@ static const char *const status_names[QS_COUNT] = {
 	"pending", "processing", "completed", "failed", "cancelled",
 };
 
+static int64_t backoff_unit = 60;
 static int64_t rescue_every_ms = 1000;
 static int rescue_max = 5;
 static int64_t rescue_last_ms = -1;
@@ -157,6 +158,12 @@ queue_enqueue_many(struct db *db, const char *type,
 	    3, p, NULL, err);
 	sb_release(&arr);
 	return rc;
+}
+
+void
+queue_set_backoff_unit(int64_t seconds)
+{
+	backoff_unit = seconds;
 }
 
 void
@@ -326,7 +333,8 @@ queue_fail(struct db *db, const struct job *job, const char *worker,
 	int rc;
 
 	if (kind == QF_RETRY)
-		delay_s = backoff_seconds(job->attempts, backoff_cap_s);
+		delay_s = backoff_seconds(job->attempts, backoff_unit,
+		    backoff_cap_s);
 	snprintf(delay, sizeof(delay), "%lld", (long long)delay_s);
 	p[0] = job->id;
 	p[1] = worker;

@@ -286,9 +286,9 @@ now_ms(void)
 }
 
 int64_t
-backoff_seconds(int attempts, int64_t cap_seconds)
+backoff_seconds(int attempts, int64_t unit, int64_t cap_seconds)
 {
-	int64_t d = 60;
+	int64_t d = unit > 0 ? unit : 60;
 	int i;
 
 	if (attempts < 0)

@@ -28,6 +28,8 @@ worker_init(struct worker *w, const struct config *cfg, struct db *db)
 	w->id = worker_identity();
 	w->lease_s = config_duration(cfg, "queue", "lease");
 	w->backoff_cap_s = config_duration(cfg, "queue", "backoff_max");
+	w->backoff_unit_s = config_duration(cfg, "queue", "backoff_unit");
+	queue_set_backoff_unit(w->backoff_unit_s);
 	queue_set_rescue(1000, (int)config_int(cfg, "queue", "max_rescues"));
 }
 
@@ -113,7 +115,7 @@ worker_apply(struct worker *w, struct job *jobs, int n,
 			note_error(w, j, o->msg);
 			if (state == QS_PENDING) {
 				d = human_delay(backoff_seconds(j->attempts,
-				    w->backoff_cap_s));
+				    w->backoff_unit_s, w->backoff_cap_s));
 				log_warn("job %s failed (attempt %d/%d): %s; "
 				    "retry in %s", j->id, j->attempts,
 				    j->max_attempts, o->msg, d);

@@ -101,6 +101,8 @@ int queue_claim(struct db *db, const char *const *types, int ntypes,
 /* How often queue_claim() runs the rescue (per process), and with what
  * limit; defaults 1 s and 5. */
 void queue_set_rescue(int64_t every_ms, int max_rescues);
+/* The unit of the 2^attempts backoff; default 60 s (the seed's minutes). */
+void queue_set_backoff_unit(int64_t seconds);
 void job_list_release(struct job_list *l);
 
 /* Complete jobs held by worker; *done counts those that were still ours
@@ -118,7 +120,7 @@ enum queue_fail_kind {
 
 /*
  * Record a failure of a job held by worker.  QF_RETRY waits
- * backoff_seconds(job->attempts, backoff_cap_s); QF_RETRY_AFTER waits
+ * backoff_seconds(job->attempts, unit, backoff_cap_s); QF_RETRY_AFTER waits
  * delay_s.  *state_out (may be NULL) receives the new status (QS_PENDING or
  * QS_FAILED), or -1 when the job was no longer ours.
  */

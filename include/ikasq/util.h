@@ -60,8 +60,9 @@ int64_t now_epoch(void);
 int64_t now_ms(void);
 
 /* Job backoff: the delay before retry after the attempts-th failure,
- * 2^attempts minutes (the seed's 2, 4, 8 ...), capped at cap_seconds. */
-int64_t backoff_seconds(int attempts, int64_t cap_seconds);
+ * 2^attempts units (the seed's 2, 4, 8 minutes with a unit of 60 s),
+ * capped at cap_seconds. */
+int64_t backoff_seconds(int attempts, int64_t unit, int64_t cap_seconds);
 
 /* Read all of fd into a buffer; false with errno set on error. */
 bool read_all_fd(int fd, struct strbuf *out);

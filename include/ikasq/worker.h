@@ -43,7 +43,7 @@ struct worker {
 	struct ikas *ikas;		/* NULL until a handler needs it */
 	struct extractor *x;		/* NULL until a handler needs it */
 	const char *id;			/* lease holder */
-	int64_t lease_s, backoff_cap_s, claim_ms;
+	int64_t lease_s, backoff_unit_s, backoff_cap_s, claim_ms;
 	long processed, failed;		/* completed / failed for good */
 	long retried;			/* failed, to be retried */
 	char **errors;			/* one line per failed attempt */

@@ -65,15 +65,18 @@ test_backoff(void)
 {
 	int64_t day = 86400;
 
-	g_assert_cmpint(backoff_seconds(0, day), ==, 60);
-	g_assert_cmpint(backoff_seconds(1, day), ==, 120);
-	g_assert_cmpint(backoff_seconds(2, day), ==, 240);
-	g_assert_cmpint(backoff_seconds(3, day), ==, 480);
-	g_assert_cmpint(backoff_seconds(10, day), ==, 61440);
-	g_assert_cmpint(backoff_seconds(11, day), ==, day);
-	g_assert_cmpint(backoff_seconds(1000, day), ==, day);
-	g_assert_cmpint(backoff_seconds(3, 300), ==, 300);
-	g_assert_cmpint(backoff_seconds(-4, day), ==, 60);
+	g_assert_cmpint(backoff_seconds(0, 60, day), ==, 60);
+	g_assert_cmpint(backoff_seconds(1, 60, day), ==, 120);
+	g_assert_cmpint(backoff_seconds(2, 60, day), ==, 240);
+	g_assert_cmpint(backoff_seconds(3, 60, day), ==, 480);
+	g_assert_cmpint(backoff_seconds(10, 60, day), ==, 61440);
+	g_assert_cmpint(backoff_seconds(11, 60, day), ==, day);
+	g_assert_cmpint(backoff_seconds(1000, 60, day), ==, day);
+	g_assert_cmpint(backoff_seconds(3, 60, 300), ==, 300);
+	g_assert_cmpint(backoff_seconds(-4, 60, day), ==, 60);
+	/* a shorter unit, for tests and impatient operators */
+	g_assert_cmpint(backoff_seconds(1, 1, day), ==, 2);
+	g_assert_cmpint(backoff_seconds(3, 1, day), ==, 8);
 }
 
 static void
