@@ -72,6 +72,7 @@ printf '[database]\npassword = Hunter2-secret\n' | conf "$T/secret.conf" 644
 exits 78 "a secret in a file others can read" "$IKASQ" -c "$T/secret.conf" config check
 is "$err" "ikasq: $T/secret.conf:2: holds a secret but the file is readable by group or others (mode 644); run 'chmod 600 $T/secret.conf'" "one clear line"
 chmod 640 "$T/secret.conf"
+exits 65 "the shipped example configuration is valid (extract reads it)" "$IKASQ" -c "$TOP_SRCDIR/contrib/ikasq.conf.example" extract /dev/null
 exits 78 "readable by the group is refused too" "$IKASQ" -c "$T/secret.conf" config check
 chmod 600 "$T/secret.conf"
 exits 0 "mode 600 is fine" "$IKASQ" -c "$T/secret.conf" config check
