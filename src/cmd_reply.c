@@ -91,8 +91,10 @@ cmd_reply(int argc, char **argv, struct ctx *ctx)
 		return ex;
 	rc = reply_run(ctx->cfg, ctx->db, &o, &r, &err);
 	http_cleanup();
-	if (rc != IKASQ_OK)
+	if (rc != IKASQ_OK) {
+		reply_result_release(&r);
 		return cmd_fail(&err);
+	}
 	if (o.dry_run)
 		printf("POST chat/completions\n%s\n", r.request);
 	else if (json)
