@@ -118,7 +118,7 @@ static const struct keydef keys[] = {
 	{ "reply", "require_sender_match", T_BOOL, "yes", 0, 0, NULL },
 	{ "reply", "include_phone", T_BOOL, "no", 0, 0, NULL },
 
-	{ "worker", "claim_batch", T_INT, "50", 1, 10000, NULL },
+	{ "worker", "claim_batch", T_INT, "200", 1, 10000, NULL },
 	{ "worker", "max_jobs", T_INT, "10", 1, 1000000, NULL },
 	{ "worker", "check_interval", T_DURATION, "5s", 1, 3600, NULL },
 
