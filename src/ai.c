@@ -23,20 +23,6 @@ struct ai {
 	struct http_opts http;
 };
 
-static bool
-url_ok(const char *url)
-{
-	const char *h;
-
-	if (strncmp(url, "https://", 8) == 0)
-		return true;
-	if (strncmp(url, "http://", 7) != 0)
-		return false;
-	h = url + 7;
-	return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost", 9) == 0 ||
-	    strncmp(h, "[::1]", 5) == 0;
-}
-
 int
 ai_new(const struct config *cfg, struct ai **out, struct ikasq_err *err)
 {
@@ -52,7 +38,7 @@ ai_new(const struct config *cfg, struct ai **out, struct ikasq_err *err)
 		    "http://127.0.0.1:11434/v1 for Ollama)");
 	if (model == NULL || *model == '\0')
 		return err_set(err, IKASQ_ECONFIG, "[ai] model is not set");
-	if (!url_ok(base))
+	if (!http_url_allowed(base))
 		return err_set(err, IKASQ_ECONFIG, "[ai] base_url '%s' must be "
 		    "https:// (http:// only to this machine)", base);
 	a = xcalloc(1, sizeof(*a));
@@ -115,18 +101,6 @@ ai_request(const struct ai *a, const char *system, const char *user)
 	return out;
 }
 
-static char *
-first_bytes(const char *body, size_t len)
-{
-	size_t n = len < 200 ? len : 200, i;
-	char *s = xstrndup(body ? body : "", body ? n : 0);
-
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] < 32)
-			s[i] = ' ';
-	return s;
-}
-
 int
 ai_parse(const char *body, size_t len, struct ai_reply *r,
 	 struct ikasq_err *err)
@@ -140,7 +114,7 @@ ai_parse(const char *body, size_t len, struct ai_reply *r,
 	content = json_object_get(json_object_get(json_array_get(
 	    json_object_get(j, "choices"), 0), "message"), "content");
 	if (!json_is_string(content) || *json_string_value(content) == '\0') {
-		s = first_bytes(body, len);
+		s = excerpt(body, len, 200);
 		err_set(err, IKASQ_EUNAVAIL, "the AI endpoint's answer is not "
 		    "a chat completion: '%s'", s);
 		free(s);
@@ -168,7 +142,7 @@ error_message(const struct http_resp *resp)
 	json_t *e = json_object_get(j, "error");
 	const char *m = json_is_string(e) ? json_string_value(e) :
 	    json_string_value(json_object_get(e, "message"));
-	char *out = m ? xstrdup(m) : first_bytes(resp->body, resp->len);
+	char *out = m ? xstrdup(m) : excerpt(resp->body, resp->len, 200);
 
 	json_decref(j);
 	return out;

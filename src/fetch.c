@@ -189,22 +189,6 @@ connect_account(const struct config *cfg, struct account *a,
 	return rc;
 }
 
-static size_t
-index_in(const uint32_t *uids, size_t n, uint32_t uid)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* Move the watermark (and record UIDVALIDITY), inside the transaction. */
 static int
 save_state(struct db *db, const char *account, const char *mailbox,
@@ -402,7 +386,7 @@ sync_mailbox(struct sync_ctx *c, struct account *a, struct imap *im,
 				    ms[k].uid < mb[j].uid) ? ms[k++] : mb[j++];
 			for (k = 0; k < na; k++)
 				if (all[k].headers_only)
-					all[k].size = sizes[i + index_in(uids +
+					all[k].size = sizes[i + u32_search(uids +
 					    i, cnt, all[k].uid)];
 			rc = store_batch(c, a, box, uidvalidity, all, na,
 			    uids[i + cnt - 1], &upto, err);

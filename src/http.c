@@ -182,6 +182,20 @@ http_resp_release(struct http_resp *r)
 	r->len = 0;
 }
 
+bool
+http_url_allowed(const char *url)
+{
+	const char *h;
+
+	if (strncmp(url, "https://", 8) == 0)
+		return true;
+	if (strncmp(url, "http://", 7) != 0)
+		return false;
+	h = url + 7;
+	return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost", 9) == 0 ||
+	    strncmp(h, "[::1]", 5) == 0;
+}
+
 char *
 http_form_escape(const char *s)
 {

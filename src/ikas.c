@@ -46,21 +46,6 @@ struct ikas {
 	long calls;
 };
 
-static bool
-url_ok(const char *url)
-{
-	const char *h;
-
-	if (strncmp(url, "https://", 8) == 0)
-		return true;
-	if (strncmp(url, "http://", 7) != 0)
-		return false;
-	/* clear text only to a stand-in on this machine */
-	h = url + 7;
-	return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost", 9) == 0 ||
-	    strncmp(h, "[::1]", 5) == 0;
-}
-
 static char *
 expand_store(const char *tmpl, const char *store)
 {
@@ -124,11 +109,13 @@ ikas_new(const struct config *cfg, struct ikas **out, struct ikasq_err *err)
 	k->http.connect_timeout_ms = (int)config_duration(cfg, "ikas",
 	    "connect_timeout") * 1000;
 	k->http.ca_file = config_str(cfg, "ikas", "ca_file");
-	if (!url_ok(k->token_url) || !url_ok(k->graphql_url)) {
+	if (!http_url_allowed(k->token_url) ||
+	    !http_url_allowed(k->graphql_url)) {
+		bool tok = !http_url_allowed(k->token_url);
+
 		err_set(err, IKASQ_ECONFIG, "[ikas] %s '%s' must be https:// "
-		    "(http:// only to this machine)", url_ok(k->token_url) ?
-		    "graphql_url" : "token_url", url_ok(k->token_url) ?
-		    k->graphql_url : k->token_url);
+		    "(http:// only to this machine)", tok ? "token_url" :
+		    "graphql_url", tok ? k->token_url : k->graphql_url);
 		ikas_free(k);
 		return IKASQ_ECONFIG;
 	}
@@ -163,19 +150,6 @@ long
 ikas_calls(const struct ikas *k)
 {
 	return k->calls;
-}
-
-/* The first 200 bytes of an answer, on one line, for a message. */
-static char *
-snippet(const char *body, size_t len)
-{
-	size_t n = len < 200 ? len : 200, i;
-	char *s = xstrndup(body ? body : "", body ? n : 0);
-
-	for (i = 0; s[i] != '\0'; i++)
-		if (s[i] == '\n' || s[i] == '\r' || (unsigned char)s[i] < 32)
-			s[i] = ' ';
-	return s;
 }
 
 /* POST the client credentials; a new token into *token and the database. */
@@ -216,7 +190,7 @@ fetch_token(struct ikas *k, struct db *db, char **token, struct ikasq_err *err)
 		json_t *e = json_array_get(json_object_get(j, "errors"), 0);
 		const char *msg = json_string_value(json_object_get(e, "msg"));
 
-		snip = snippet(r.body, r.len);
+		snip = excerpt(r.body, r.len, 200);
 		rc = err_set(err, IKASQ_EPERM, "İkas refused the client "
 		    "credentials of store '%s' (HTTP %ld): %s", k->store,
 		    r.status, msg ? msg : snip);
@@ -231,7 +205,7 @@ fetch_token(struct ikas *k, struct db *db, char **token, struct ikasq_err *err)
 	at = json_object_get(j, "access_token");
 	exp = json_object_get(j, "expires_in");
 	if (!json_is_string(at) || *json_string_value(at) == '\0') {
-		snip = snippet(r.body, r.len);
+		snip = excerpt(r.body, r.len, 200);
 		rc = err_set(err, IKASQ_ETEMP, "İkas's token answer has no "
 		    "access_token: %s", j ? "(JSON without it)" : snip);
 		free(snip);
@@ -469,17 +443,17 @@ ikas_parse_answer(long status, const char *body, size_t len,
 		rc = err_set(err, IKASQ_EPERM, "İkas refused the access token "
 		    "(HTTP 403)");
 	} else if (status >= 500 || status == 408) {
-		snip = snippet(body, len);
+		snip = excerpt(body, len, 200);
 		rc = err_set(err, IKASQ_ETEMP, "İkas answered HTTP %ld: %s",
 		    status, snip);
 		free(snip);
 	} else if (status != 200) {
-		snip = snippet(body, len);
+		snip = excerpt(body, len, 200);
 		rc = err_set(err, IKASQ_EDATA, "İkas answered HTTP %ld: %s",
 		    status, snip);
 		free(snip);
 	} else if (j == NULL) {
-		snip = snippet(body, len);
+		snip = excerpt(body, len, 200);
 		rc = err_set(err, IKASQ_ETEMP, "İkas answered something that "
 		    "is not JSON: '%s'", snip);
 		free(snip);
@@ -488,7 +462,7 @@ ikas_parse_answer(long status, const char *body, size_t len,
 		    login_required, err);
 	} else if (!json_is_array(data = json_object_get(json_object_get(
 	    json_object_get(j, "data"), "listOrder"), "data"))) {
-		snip = snippet(body, len);
+		snip = excerpt(body, len, 200);
 		rc = err_set(err, IKASQ_ETEMP, "İkas's answer has no "
 		    "data.listOrder.data: '%s'", snip);
 		free(snip);

@@ -339,20 +339,13 @@ uid_set(const uint32_t *uids, size_t n)
 	return set;
 }
 
+/* The position of uid in uids, or n when it is not there. */
 static size_t
 index_of(const uint32_t *uids, size_t n, uint32_t uid)
 {
-	size_t lo = 0, hi = n;
+	size_t k = u32_search(uids, n, uid);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && uids[lo] == uid ? lo : n;
+	return k < n && uids[k] == uid ? k : n;
 }
 
 int

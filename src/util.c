@@ -337,6 +337,34 @@ read_file(const char *path, struct strbuf *out)
 	return ok;
 }
 
+char *
+excerpt(const char *data, size_t len, size_t max)
+{
+	size_t n = len < max ? len : max, i;
+	char *s = xstrndup(data ? data : "", data ? n : 0);
+
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 32)
+			s[i] = ' ';
+	return s;
+}
+
+size_t
+u32_search(const uint32_t *v, size_t n, uint32_t value)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] < value)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 const char *
 worker_identity(void)
 {

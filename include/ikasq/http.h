@@ -9,6 +9,7 @@
 #ifndef IKASQ_HTTP_H
 #define IKASQ_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,10 @@ int http_post(const char *url, const char *content_type, const char *body,
 	      const struct http_opts *o, struct http_resp *resp,
 	      struct ikasq_err *err);
 void http_resp_release(struct http_resp *r);
+
+/* https://, or http:// to this machine only (a stand-in, a local model):
+ * where ikasq may send credentials and customer data. */
+bool http_url_allowed(const char *url);
 
 /* URL-encode s for a form body (caller frees). */
 char *http_form_escape(const char *s);

@@ -69,6 +69,12 @@ bool read_all_fd(int fd, struct strbuf *out);
 /* Read a whole file; false with errno set on error. */
 bool read_file(const char *path, struct strbuf *out);
 
+/* The first max bytes of an answer as one printable line, for a message
+ * about it (caller frees). */
+char *excerpt(const char *data, size_t len, size_t max);
+/* The index of value in the ascending array v[n], or where it would go. */
+size_t u32_search(const uint32_t *v, size_t n, uint32_t value);
+
 /* Host name and pid, e.g. "mx1:1234", for lease ownership and logs. */
 const char *worker_identity(void);
 
