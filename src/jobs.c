@@ -58,10 +58,11 @@ finish(struct worker *w, struct job *jobs, int n, struct outcome *out,
 {
 	int rc;
 
-	if ((rc = worker_apply(w, jobs, n, out, err)) != IKASQ_OK ||
-	    (rc = db_commit(w->db, err)) != IKASQ_OK)
-		db_rollback(w->db);
-	return rc;
+	if ((rc = worker_apply(w, jobs, n, out, err)) != IKASQ_OK) {
+		worker_rollback(w);
+		return rc;
+	}
+	return worker_commit(w, err);
 }
 
 /* --- fetch_ikas_order -------------------------------------------------- */

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 #include "ikasq/worker.h"
 
 volatile sig_atomic_t worker_stop;
+
+static void pend_clear(struct worker *w, bool say);
 
 void
 worker_init(struct worker *w, const struct config *cfg, struct db *db)
@@ -40,20 +43,11 @@ worker_release(struct worker *w)
 
 	ikas_free(w->ikas);
 	extractor_free(w->x);
+	pend_clear(w, false);
 	for (i = 0; i < w->nerrors; i++)
 		free(w->errors[i]);
 	free(w->errors);
 	memset(w, 0, sizeof(*w));
-}
-
-static void
-note_error(struct worker *w, const struct job *j, const char *msg)
-{
-	if (w->nerrors >= 1000)
-		return;
-	w->errors = xrealloc(w->errors, (size_t)(w->nerrors + 1) *
-	    sizeof(char *));
-	w->errors[w->nerrors++] = xasprintf("job %s: %s", j->id, msg);
 }
 
 static char *
@@ -62,6 +56,69 @@ human_delay(int64_t s)
 	if (s >= 120 && s % 60 == 0)
 		return xasprintf("%lld min", (long long)(s / 60));
 	return xasprintf("%lld s", (long long)s);
+}
+
+/* Say it once the transaction holding it has committed. */
+static void
+pend(struct worker *w, int level, long *counter, const struct job *j,
+     const char *error, const char *fmt, ...)
+{
+	struct pending *p;
+	va_list ap;
+
+	w->pend = xrealloc(w->pend, (size_t)(w->npend + 1) * sizeof(*w->pend));
+	p = &w->pend[w->npend++];
+	p->level = level;
+	p->counter = counter;
+	p->error = error ? xasprintf("job %s: %s", j->id, error) : NULL;
+	va_start(ap, fmt);
+	p->line = xvasprintf(fmt, ap);
+	va_end(ap);
+}
+
+static void
+pend_clear(struct worker *w, bool say)
+{
+	int i;
+
+	for (i = 0; i < w->npend; i++) {
+		struct pending *p = &w->pend[i];
+
+		if (say) {
+			log_msg(p->level, "%s", p->line);
+			if (p->counter != NULL)
+				(*p->counter)++;
+			if (p->error != NULL && w->nerrors < 1000) {
+				w->errors = xrealloc(w->errors,
+				    (size_t)(w->nerrors + 1) * sizeof(char *));
+				w->errors[w->nerrors++] = p->error;
+				p->error = NULL;
+			}
+		}
+		free(p->line);
+		free(p->error);
+	}
+	free(w->pend);
+	w->pend = NULL;
+	w->npend = 0;
+}
+
+int
+worker_commit(struct worker *w, struct ikasq_err *err)
+{
+	int rc = db_commit(w->db, err);
+
+	if (rc != IKASQ_OK)
+		db_rollback(w->db);
+	pend_clear(w, rc == IKASQ_OK);
+	return rc;
+}
+
+void
+worker_rollback(struct worker *w)
+{
+	db_rollback(w->db);
+	pend_clear(w, false);
 }
 
 int
@@ -83,15 +140,15 @@ worker_apply(struct worker *w, struct job *jobs, int n,
 			    o->msg[0] ? o->msg : NULL, &done, err);
 			if (rc != IKASQ_OK)
 				return rc;
-			if (done == 0) {
-				log_warn("job %s was taken over by another "
-				    "worker (its lease expired); not marked "
-				    "completed here", j->id);
-				continue;
-			}
-			w->processed++;
-			log_info("job %s completed%s%s", j->id,
-			    o->msg[0] ? ": " : "", o->msg);
+			if (done == 0)
+				pend(w, LOG_LVL_WARN, NULL, j, NULL, "job %s was "
+				    "taken over by another worker (its lease "
+				    "expired); not marked completed here",
+				    j->id);
+			else
+				pend(w, LOG_LVL_INFO, &w->processed, j, NULL,
+				    "job %s completed%s%s", j->id,
+				    o->msg[0] ? ": " : "", o->msg);
 			break;
 		case OUT_RETRY_AFTER:
 			rc = queue_fail(w->db, j, w->id, QF_RETRY_AFTER, o->msg,
@@ -99,11 +156,10 @@ worker_apply(struct worker *w, struct job *jobs, int n,
 			if (rc != IKASQ_OK)
 				return rc;
 			d = human_delay(o->delay_s);
-			log_warn("job %s rescheduled in %s: %s (the attempt "
-			    "does not count)", j->id, d, o->msg);
+			pend(w, LOG_LVL_WARN, &w->retried, j, o->msg, "job %s "
+			    "rescheduled in %s: %s (the attempt does not "
+			    "count)", j->id, d, o->msg);
 			free(d);
-			w->retried++;
-			note_error(w, j, o->msg);
 			break;
 		case OUT_RETRY:
 		case OUT_FAIL:
@@ -112,21 +168,20 @@ worker_apply(struct worker *w, struct job *jobs, int n,
 			    w->backoff_cap_s, &state, err);
 			if (rc != IKASQ_OK)
 				return rc;
-			note_error(w, j, o->msg);
 			if (state == QS_PENDING) {
 				d = human_delay(backoff_seconds(j->attempts,
 				    w->backoff_unit_s, w->backoff_cap_s));
-				log_warn("job %s failed (attempt %d/%d): %s; "
-				    "retry in %s", j->id, j->attempts,
+				pend(w, LOG_LVL_WARN, &w->retried, j, o->msg,
+				    "job %s failed (attempt %d/%d): %s; retry "
+				    "in %s", j->id, j->attempts,
 				    j->max_attempts, o->msg, d);
 				free(d);
-				w->retried++;
 			} else if (state == QS_FAILED) {
-				log_error("job %s failed%s (attempt %d/%d): %s",
+				pend(w, LOG_LVL_ERROR, &w->failed, j, o->msg,
+				    "job %s failed%s (attempt %d/%d): %s",
 				    j->id, o->kind == OUT_FAIL ?
 				    " for good, not retried" : "",
 				    j->attempts, j->max_attempts, o->msg);
-				w->failed++;
 			}
 			break;
 		}

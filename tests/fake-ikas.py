@@ -23,15 +23,25 @@ Control (for tests):
                        "seconds": S}       the next N GraphQL requests fail so
   POST /_admin/limit  {"requests": R, "window": W}   answer 429 (with
                        Retry-After) past R requests in any W seconds
+  POST /_admin/chaos  {"p429": P, "p500": Q, "retry_after": S, "seed": N,
+                       "delay": [LO, HI]}
+                       from now on each GraphQL request (past the limit and
+                       the queued faults) answers 429 with Retry-After S
+                       (default 1) with probability P, else 500 with
+                       probability Q, and the others take LO-HI seconds
+                       (default none); "seed" makes the draws
+                       reproducible; {} ends it
   POST /_admin/expire                      every token issued so far is dead
   POST /_admin/reset                       counters to zero
   GET  /_admin/stats  counters: token_requests, graphql_requests,
                        orders (number -> times asked), status_429,
-                       max_in_window, errors
+                       status_500, chaos_429, chaos_500 (of them, the
+                       chaos mode's), max_in_window, errors
   GET  /_admin/last   the last GraphQL request body
 """
 import http.server
 import json
+import random
 import secrets
 import sys
 import threading
@@ -41,10 +51,18 @@ import urllib.parse
 PORT = int(sys.argv[1])
 ORDERS = json.load(open(sys.argv[2])) if len(sys.argv) > 2 else None
 LOCK = threading.Lock()
+
+
+def new_stats():
+    return {"token_requests": 0, "graphql_requests": 0, "orders": {},
+            "status_429": 0, "status_500": 0, "chaos_429": 0, "chaos_500": 0,
+            "max_in_window": 0, "errors": 0}
+
+
 STATE = {
     "tokens": set(), "faults": [], "limit": None, "times": [],
-    "stats": {"token_requests": 0, "graphql_requests": 0, "orders": {},
-              "status_429": 0, "max_in_window": 0, "errors": 0},
+    "chaos": None, "rng": random.Random(),
+    "stats": new_stats(),
     "last": None,
 }
 
@@ -81,6 +99,9 @@ def make_order(number):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes: without this, Nagle holds the
+    # body until the client's delayed ACK, 40 ms on every reused connection
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
@@ -124,11 +145,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 STATE["faults"].extend([arg] * int(arg.get("count", 1)))
             elif path == "/_admin/limit":
                 STATE["limit"] = (int(arg["requests"]), float(arg["window"]))
+            elif path == "/_admin/chaos":
+                p429 = float(arg.get("p429", 0))
+                p500 = float(arg.get("p500", 0))
+                if "seed" in arg:
+                    STATE["rng"] = random.Random(arg["seed"])
+                delay = arg.get("delay")
+                STATE["chaos"] = ((p429, p500, arg.get("retry_after", 1), delay)
+                                  if p429 > 0 or p500 > 0 or delay else None)
             elif path == "/_admin/expire":
                 STATE["tokens"].clear()
             elif path == "/_admin/reset":
-                STATE["stats"] = {"token_requests": 0, "graphql_requests": 0, "orders": {},
-                                  "status_429": 0, "max_in_window": 0, "errors": 0}
+                STATE["stats"] = new_stats()
                 STATE["faults"] = []
                 STATE["times"] = []
         self.send(200, {"ok": True})
@@ -169,8 +197,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 else:
                     STATE["times"].append(now)
                     st["max_in_window"] = max(st["max_in_window"], len(STATE["times"]))
+            chaos = None
+            pause = 0
+            if STATE["chaos"] and limited is None and fault is None:
+                p429, p500, ra, delay = STATE["chaos"]
+                x = STATE["rng"].random()
+                chaos = "429" if x < p429 else "500" if x < p429 + p500 else None
+                if delay and not chaos:
+                    pause = STATE["rng"].uniform(float(delay[0]), float(delay[1]))
+                if chaos:
+                    st["errors"] += 1
+                    st["status_" + chaos] += 1
+                    st["chaos_" + chaos] += 1
             auth = self.headers.get("Authorization", "")
             token_ok = auth.startswith("Bearer ") and auth[7:] in STATE["tokens"]
+        if chaos == "429":
+            return self.send(429, {"error": "Too Many Requests"},
+                             headers={"Retry-After": str(ra)})
+        if chaos == "500":
+            return self.send(500, {"error": "Internal Server Error"})
+        if pause:
+            time.sleep(pause)
         if limited is not None:
             with LOCK:
                 st["status_429"] += 1
@@ -188,6 +235,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     body["retryAfter"] = fault["retry_after_body"]
                 return self.send(429, body, headers=hdr)
             if what == "500":
+                with LOCK:
+                    st["status_500"] += 1
                 return self.send(500, {"error": "Internal Server Error"})
             if what == "slow":
                 time.sleep(float(fault.get("seconds", 10)))

@@ -37,6 +37,14 @@ struct outcome {
 	char msg[600];		/* note, or what went wrong (one line) */
 };
 
+/* A log line and a count that hold only once their transaction commits. */
+struct pending {
+	int level;
+	char *line;
+	long *counter;		/* incremented on commit; may be NULL */
+	char *error;		/* for the JSON summary; may be NULL */
+};
+
 struct worker {
 	const struct config *cfg;
 	struct db *db;
@@ -48,6 +56,8 @@ struct worker {
 	long retried;			/* failed, to be retried */
 	char **errors;			/* one line per failed attempt */
 	int nerrors;
+	struct pending *pend;		/* said once committed */
+	int npend;
 };
 
 struct handler {
@@ -65,11 +75,14 @@ void worker_release(struct worker *w);
 
 /*
  * Apply outcomes[i] to jobs[i] inside the open transaction (the handler's,
- * with its cache writes) and log each.  A job whose lease another worker
- * took over meanwhile is left alone.
+ * with its cache writes).  A job whose lease another worker took over
+ * meanwhile is left alone.  What happened is logged and counted by
+ * worker_commit() once it holds, and forgotten by worker_rollback().
  */
 int worker_apply(struct worker *w, struct job *jobs, int n,
 		 const struct outcome *out, struct ikasq_err *err);
+int worker_commit(struct worker *w, struct ikasq_err *err);
+void worker_rollback(struct worker *w);
 /* Extend the leases of jobs still being worked on (long lookups). */
 void worker_keep_leases(struct worker *w, struct job *jobs, int n);
 
