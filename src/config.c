@@ -24,6 +24,7 @@
 #include <glib.h>
 
 #include "ikasq/config.h"
+#include "ikasq/extract.h"
 #include "ikasq/log.h"
 
 enum key_type {
@@ -396,31 +397,8 @@ check_regex_list(const char *text)
 	char **list = split_list(text), *why = NULL;
 	size_t i;
 
-	for (i = 0; list[i] != NULL && why == NULL; i++) {
-		const char *p = list[i];
-		gchar **parts;
-		gchar *re;
-		GRegex *rx;
-		GError *gerr = NULL;
-
-		if (strstr(p, "{N}") == NULL && strstr(p, "(?<order>") == NULL) {
-			why = xasprintf("pattern '%s' has neither {N} nor "
-			    "(?<order>...)", p);
-			break;
-		}
-		parts = g_strsplit(p, "{N}", -1);
-		re = g_strjoinv("(?<order>\\d+)", parts);
-		g_strfreev(parts);
-		rx = g_regex_new(re, G_REGEX_RAW | G_REGEX_DUPNAMES, 0, &gerr);
-		if (rx == NULL) {
-			why = xasprintf("pattern '%s' does not compile: %s", p,
-			    gerr->message);
-			g_error_free(gerr);
-		} else {
-			g_regex_unref(rx);
-		}
-		g_free(re);
-	}
+	for (i = 0; list[i] != NULL && why == NULL; i++)
+		why = extract_pattern_problem(list[i]);
 	strv_free(list);
 	return why;
 }
@@ -750,6 +728,19 @@ decode_value(const char *raw, GError **gerr)
 	g_key_file_set_value(kf, "v", "v", raw);
 	v = g_key_file_get_string(kf, "v", "v", gerr);
 	g_key_file_free(kf);
+	/* on a bad escape GLib sets the error and still returns a value */
+	if (v != NULL && gerr != NULL && *gerr != NULL) {
+		g_free(v);
+		v = NULL;
+	}
+	/* GLib's message names its own scratch key "v": say what it means */
+	if (v == NULL && gerr != NULL && *gerr != NULL) {
+		g_clear_error(gerr);
+		g_set_error_literal(gerr, G_KEY_FILE_ERROR,
+		    G_KEY_FILE_ERROR_INVALID_VALUE, "an escape other than "
+		    "\\s \\n \\t \\r \\\\ (write \\\\ for a "
+		    "backslash)");
+	}
 	return v;
 }
 

@@ -124,6 +124,38 @@ compile(const char *src, const char *number, GRegex **out, const char *what,
 	return IKASQ_OK;
 }
 
+char *
+extract_pattern_problem(const char *src)
+{
+	GError *gerr = NULL;
+	GRegex *rx;
+	char *number, *re, *why = NULL;
+
+	if (strstr(src, "{N}") == NULL && strstr(src, "(?<order>") == NULL)
+		return xasprintf("pattern '%s' has neither {N} nor "
+		    "(?<order>...)", src);
+	/* the digits bounds do not change whether it compiles */
+	number = xasprintf(number_re, 3, 8);
+	re = expand(src, number);
+	rx = g_regex_new(re, G_REGEX_OPTIMIZE | G_REGEX_MULTILINE |
+	    G_REGEX_RAW, 0, &gerr);
+	if (rx == NULL) {
+		/* GLib quotes the expanded pattern, which nobody wrote:
+		 * keep PCRE's reason only */
+		const char *m = g_strrstr(gerr->message, " at char ");
+
+		m = m != NULL ? strstr(m, ": ") : NULL;
+		why = xasprintf("pattern '%s' does not compile: %s", src,
+		    m != NULL ? m + 2 : gerr->message);
+		g_error_free(gerr);
+	} else {
+		g_regex_unref(rx);
+	}
+	free(re);
+	free(number);
+	return why;
+}
+
 static int
 add_patterns(struct extractor *x, char **cfg_list, const char *const *defs,
 	     size_t ndefs, bool weak, const char *number, const char *what,

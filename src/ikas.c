@@ -332,6 +332,9 @@ take_rate(struct ikas *k, struct db *db, int64_t *retry_after_s,
 	}
 }
 
+/* A Retry-After beyond this is a broken header, not a plan: an hour. */
+#define BLOCK_MAX_S 3600
+
 static void
 block_rate(struct ikas *k, struct db *db, int64_t seconds)
 {
@@ -339,6 +342,8 @@ block_rate(struct ikas *k, struct db *db, int64_t seconds)
 	const char *p[2] = { k->bucket, s };
 	struct ikasq_err e;
 
+	if (seconds > BLOCK_MAX_S)
+		seconds = BLOCK_MAX_S;
 	snprintf(s, sizeof(s), "%lld", (long long)seconds);
 	db_exec(db, "SELECT ikasq_rate_block($1, $2::float8)", 2, p, NULL, &e);
 }

@@ -64,6 +64,20 @@ like "$err" "^ikasq: $T/bad.conf:4: unknown key 'colour' in \[queue\]$" "line 4"
 like "$err" "^ikasq: $T/bad.conf:5: unknown section \[nosuch\]$" "line 5"
 like "$err" "^ikasq: $T/bad.conf:8: duplicate key 'ttl' in \[cache\] \(first at line 7\)$" "line 8"
 is "$out" "" "nothing on stdout"
+# patterns are checked as the extractor compiles them; escapes as GKeyFile
+# reads them, and a bad one does not echo the (secret) value
+conf "$T/badval.conf" 600 <<'EOF2'
+[extract]
+patterns = order {N} / {N}
+weak_patterns = [{N}]
+[database]
+password = it\'s-Hunter2
+EOF2
+exits 78 "two {N} in one pattern, {N} in brackets, a bad escape" "$IKASQ" -c "$T/badval.conf" config check
+like "$err" "^ikasq: $T/badval.conf:2: bad value for 'patterns' in \[extract\]: pattern 'order {N} / {N}' does not compile: two named subpatterns have the same name$" "line 2 says why, without the expanded pattern"
+like "$err" "^ikasq: $T/badval.conf:3: bad value for 'weak_patterns' in \[extract\]: pattern '\[{N}\]' does not compile" "line 3"
+like "$err" "^ikasq: $T/badval.conf:5: bad value for 'password' in \[database\]: an escape other than" "line 5"
+unlike "$err" "Hunter2" "the secret is not echoed"
 # a bad config stops every command that reads it, before any database work
 exits 78 "stats with a bad config" "$IKASQ" -c "$T/bad.conf" stats
 

@@ -27,6 +27,12 @@ int extractor_new(const struct config *cfg, struct extractor **out,
 		  struct ikasq_err *err);
 void extractor_free(struct extractor *x);
 
+/*
+ * Whether one configured pattern compiles the way extractor_new() will
+ * compile it: NULL if it does, else a malloc'd reason naming the pattern.
+ */
+char *extract_pattern_problem(const char *pattern);
+
 /* The distinct order numbers in subject and body, in order of first
  * appearance.  The caller frees the array with order_matches_free(). */
 int extract_orders(const struct extractor *x, const char *subject,
