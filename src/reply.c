@@ -521,17 +521,15 @@ reply_run(const struct config *cfg, struct db *db, const struct reply_opts *o,
 		    "f");
 		snprintf(lat, sizeof(lat), "%lld", (long long)r->latency_ms);
 		/* the draft is printed either way: it need not wait for the
-		 * disk (an asynchronous commit, as PostgreSQL calls it) */
-		if ((rc = db_begin(db, err)) == IKASQ_OK &&
-		    (rc = db_exec(db, "SET LOCAL synchronous_commit = off", 0,
-		    NULL, NULL, err)) == IKASQ_OK &&
-		    (rc = db_exec(db, "INSERT INTO mail_replies (mail_id, reply,"
-		    " order_data_used, orders, model, usage, latency_ms)"
-		    " VALUES ($1::uuid, $2, $3::boolean, $4::jsonb, $5,"
-		    " $6::jsonb, $7::int)", 7, p, NULL, err)) == IKASQ_OK)
-			rc = db_commit(db, err);
-		if (rc != IKASQ_OK)
-			db_rollback(db);
+		 * disk (an asynchronous commit, as PostgreSQL calls it).  One
+		 * statement, one round trip: the setting is local to its own
+		 * transaction and still in force when that commits. */
+		rc = db_exec(db, "WITH async AS MATERIALIZED (SELECT"
+		    " pg_catalog.set_config('synchronous_commit', 'off', true))"
+		    " INSERT INTO mail_replies (mail_id, reply, order_data_used,"
+		    " orders, model, usage, latency_ms)"
+		    " SELECT $1::uuid, $2, $3::boolean, $4::jsonb, $5,"
+		    " $6::jsonb, $7::int FROM async", 7, p, NULL, err);
 	}
 out:
 	ai_reply_release(&ar);
