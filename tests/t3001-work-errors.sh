@@ -119,6 +119,13 @@ is "$(col error_message)" "İkas answered HTTP 429 Too Many Requests (no Retry-A
     "429 (none): error_message says there was no Retry-After"
 within "$(blocked)" 58 60 "429 (none): the bucket is blocked a minute"
 
+fresh
+job 10041
+fail '{"what": "429", "retry_after": 999999999}'
+work "a 429 asking for 31 years"
+is "$(state)" "pending|0" "429 (absurd): pending, the attempt given back"
+within "$(blocked)" 3598 3600 "429 (absurd): the bucket is blocked an hour, no more"
+
 # --- 3. HTTP 500, three times across three runs --------------------------------
 fresh
 job 10005
