@@ -30,14 +30,6 @@ static const char *const numbers[] = { "1001", "123456", "987654321" };
 #define NNUMBERS 3
 
 int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	return 0;
-}
-
-int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ikas_order *out = NULL;

@@ -132,7 +132,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: %s [-v] FILE|DIR...\n", argv[0]);
 		return 64;
 	}
-	LLVMFuzzerInitialize(&argc, &argv);
+	if (LLVMFuzzerInitialize != NULL)
+		LLVMFuzzerInitialize(&argc, &argv);
 	for (; i < argc; i++)
 		rc |= run_path(argv[i]);
 	return rc;
