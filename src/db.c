@@ -35,6 +35,11 @@ struct db {
 	char *schema;
 	struct stmt stmts[STMT_CACHE_MAX];
 	int nstmts;
+	/* in pipeline mode: what each sent item will answer, in order:
+	 * a statement's index when it is a Parse (PQsendPrepare), -1 for a
+	 * query whose result the caller gets */
+	int *pipe;
+	int npipe, pipe_alloc, nqueries;
 };
 
 struct db_res {
@@ -203,6 +208,7 @@ db_close(struct db *db)
 	if (db->conn != NULL)
 		PQfinish(db->conn);
 	forget_statements(db);
+	free(db->pipe);
 	free(db->describe);
 	free(db->schema);
 	free(db);
@@ -243,7 +249,10 @@ result_error(struct db *db, PGresult *r, struct ikasq_err *err)
 	if (msg == NULL)
 		msg = PQerrorMessage(db->conn);
 	one_line(line, sizeof(line), msg);
-	if (PQstatus(db->conn) != CONNECTION_OK || state == NULL)
+	/* 57P01..57P03: the server is shutting down or crashed; in a
+	 * pipeline the FATAL comes before libpq notices the closed socket */
+	if (PQstatus(db->conn) != CONNECTION_OK || state == NULL ||
+	    strncmp(state, "57P0", 4) == 0)
 		return err_set(err, IKASQ_ETEMP, "lost connection to %s: %s",
 		    db_describe(db), line);
 	if (strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
@@ -397,6 +406,152 @@ db_rollback(struct db *db)
 		return;
 	r = PQexec(db->conn, "ROLLBACK");
 	PQclear(r);
+}
+
+/*
+ * Pipelines.  Statements are sent without waiting for their results, so
+ * the server works while the caller prepares the next one; db_pipe_end()
+ * sends a Sync and collects every result.
+ */
+int
+db_pipe_begin(struct db *db, struct ikasq_err *err)
+{
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+		return err_set(err, IKASQ_ETEMP, "lost connection to %s",
+		    db_describe(db));
+	if (!PQenterPipelineMode(db->conn))
+		return err_set(err, IKASQ_EINTERNAL, "%s: cannot enter "
+		    "pipeline mode", db_describe(db));
+	db->npipe = db->nqueries = 0;
+	return IKASQ_OK;
+}
+
+static void
+pipe_push(struct db *db, int what)
+{
+	if (db->npipe == db->pipe_alloc) {
+		db->pipe_alloc = db->pipe_alloc ? 2 * db->pipe_alloc : 64;
+		db->pipe = xrealloc(db->pipe, (size_t)db->pipe_alloc *
+		    sizeof(*db->pipe));
+	}
+	db->pipe[db->npipe++] = what;
+}
+
+static int
+send_failed(struct db *db, struct ikasq_err *err)
+{
+	char line[800];
+
+	one_line(line, sizeof(line), PQerrorMessage(db->conn));
+	return err_set(err, IKASQ_ETEMP, "lost connection to %s: %s",
+	    db_describe(db), line);
+}
+
+int
+db_pipe_send(struct db *db, const char *sql, int nparams,
+	     const char *const *params, const int *lengths, const int *binary,
+	     struct ikasq_err *err)
+{
+	unsigned long h = hash_str(sql);
+	char name[32];
+	int i;
+
+	for (i = 0; i < db->nstmts; i++)
+		if (db->stmts[i].hash == h && strcmp(db->stmts[i].sql, sql) == 0)
+			break;
+	if (i == db->nstmts && i < STMT_CACHE_MAX) {
+		db->stmts[i].sql = xstrdup(sql);
+		db->stmts[i].hash = h;
+		db->stmts[i].prepared = false;
+		db->nstmts++;
+	}
+	snprintf(name, sizeof(name), "ikasq_%d", i);
+	if (i < db->nstmts && !db->stmts[i].prepared) {
+		/* in a pipeline a Parse costs no round trip: prepare at once */
+		if (!PQsendPrepare(db->conn, name, sql, nparams, NULL))
+			return send_failed(db, err);
+		db->stmts[i].prepared = true;
+		pipe_push(db, i);
+	}
+	if (i < db->nstmts) {
+		if (!PQsendQueryPrepared(db->conn, name, nparams, params,
+		    lengths, binary, 0))
+			return send_failed(db, err);
+	} else if (!PQsendQueryParams(db->conn, sql, nparams, NULL, params,
+	    lengths, binary, 0)) {
+		return send_failed(db, err);
+	}
+	pipe_push(db, -1);
+	db->nqueries++;
+	/* hand it to the server now, not when libpq's buffer is full */
+	if (PQflush(db->conn) != 0)
+		return send_failed(db, err);
+	return IKASQ_OK;
+}
+
+int
+db_pipe_end(struct db *db, struct db_res **res, int *failed,
+	    struct ikasq_err *err)
+{
+	PGresult *r;
+	int k, q = 0, rc = IKASQ_OK;
+
+	*failed = -1;
+	for (k = 0; k < db->nqueries; k++)
+		if (res != NULL)
+			res[k] = NULL;
+	if (!PQpipelineSync(db->conn)) {
+		rc = send_failed(db, err);
+		goto out;
+	}
+	for (k = 0; k < db->npipe; k++) {
+		ExecStatusType st;
+		int what = db->pipe[k];
+
+		r = PQgetResult(db->conn);
+		if (r == NULL) {
+			rc = send_failed(db, err);
+			goto out;
+		}
+		st = PQresultStatus(r);
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+			if (what >= 0)
+				db->stmts[what].prepared = false;
+			if (rc == IKASQ_OK && st != PGRES_PIPELINE_ABORTED) {
+				rc = result_error(db, r, err);
+				*failed = q;
+			}
+			PQclear(r);
+		} else if (what < 0 && res != NULL) {
+			res[q] = xmalloc(sizeof(**res));
+			res[q]->r = r;
+		} else {
+			PQclear(r);
+		}
+		q += what < 0;
+		/* each item ends with a NULL */
+		while ((r = PQgetResult(db->conn)) != NULL)
+			PQclear(r);
+		if (PQstatus(db->conn) != CONNECTION_OK) {
+			if (rc == IKASQ_OK)
+				rc = send_failed(db, err);
+			goto out;
+		}
+	}
+	r = PQgetResult(db->conn);
+	if (PQresultStatus(r) != PGRES_PIPELINE_SYNC && rc == IKASQ_OK)
+		rc = send_failed(db, err);
+	PQclear(r);
+out:
+	if (!PQexitPipelineMode(db->conn) && rc == IKASQ_OK)
+		rc = send_failed(db, err);
+	if (rc != IKASQ_OK && res != NULL)
+		for (k = 0; k < db->nqueries; k++) {
+			db_res_free(res[k]);
+			res[k] = NULL;
+		}
+	db->npipe = db->nqueries = 0;
+	return rc;
 }
 
 int

@@ -190,6 +190,13 @@ connect_account(const struct config *cfg, struct account *a,
 }
 
 /* Move the watermark (and record UIDVALIDITY), inside the transaction. */
+static const char save_state_sql[] =
+    "INSERT INTO imap_state (account, mailbox, uidvalidity, last_uid)"
+    " VALUES ($1, $2, $3::bigint, $4::bigint)"
+    " ON CONFLICT (account, mailbox) DO UPDATE SET"
+    " uidvalidity = EXCLUDED.uidvalidity,"
+    " last_uid = EXCLUDED.last_uid, updated_at = now()";
+
 static int
 save_state(struct db *db, const char *account, const char *mailbox,
 	   uint32_t uidvalidity, uint32_t last_uid, struct ikasq_err *err)
@@ -199,16 +206,15 @@ save_state(struct db *db, const char *account, const char *mailbox,
 
 	snprintf(v, sizeof(v), "%u", uidvalidity);
 	snprintf(u, sizeof(u), "%u", last_uid);
-	return db_exec(db,
-	    "INSERT INTO imap_state (account, mailbox, uidvalidity, last_uid)"
-	    " VALUES ($1, $2, $3::bigint, $4::bigint)"
-	    " ON CONFLICT (account, mailbox) DO UPDATE SET"
-	    " uidvalidity = EXCLUDED.uidvalidity,"
-	    " last_uid = EXCLUDED.last_uid, updated_at = now()",
-	    4, p, NULL, err);
+	return db_exec(db, save_state_sql, 4, p, NULL, err);
 }
 
-/* Store one batch and move the watermark, in one transaction. */
+/*
+ * Store one batch and move the watermark, in one transaction, pipelined:
+ * each mail's statement goes to the server as soon as it is parsed, so
+ * PostgreSQL stores one while ikasq parses the next, and the batch costs
+ * one round trip instead of one per mail.
+ */
 static int
 store_batch(struct sync_ctx *c, struct account *a, const char *box,
 	    uint32_t uidvalidity, struct imap_msg *m, size_t nm,
@@ -216,14 +222,18 @@ store_batch(struct sync_ctx *c, struct account *a, const char *box,
 {
 	struct ingest_result r;
 	struct fetch_totals add;
-	size_t i;
+	struct db_res **res;
+	size_t i, n;
 	uint32_t upto = batch_last;
-	int rc;
+	char v[16], u[16];
+	const char *sp[4] = { a->name, box, v, u };
+	int rc, failed;
 
 	memset(&add, 0, sizeof(add));
-	if ((rc = db_begin(c->db, err)) != IKASQ_OK)
+	if ((rc = db_pipe_begin(c->db, err)) != IKASQ_OK)
 		return rc;
-	for (i = 0; i < nm; i++) {
+	rc = db_pipe_send(c->db, "BEGIN", 0, NULL, NULL, NULL, err);
+	for (i = 0; i < nm && rc == IKASQ_OK; i++) {
 		struct ingest_item it;
 
 		if (fetch_stop) {
@@ -239,14 +249,39 @@ store_batch(struct sync_ctx *c, struct account *a, const char *box,
 			    m[i].size, c->opts.max_size);
 			it.mail.size = m[i].size;
 		}
-		rc = ingest_store(c->db, &it, m[i].data, m[i].len, &c->opts,
-		    &r, err);
+		rc = ingest_send(c->db, &it, m[i].data, m[i].len, &c->opts,
+		    err);
 		ingest_item_release(&it);
-		if (rc != IKASQ_OK) {
-			db_rollback(c->db);
-			return err_prefix(err, "%s/%s UID %u", a->name, box,
+		if (rc != IKASQ_OK)
+			err_prefix(err, "%s/%s UID %u", a->name, box,
 			    m[i].uid);
-		}
+	}
+	n = i;
+	snprintf(v, sizeof(v), "%u", uidvalidity);
+	snprintf(u, sizeof(u), "%u", upto);
+	if (rc == IKASQ_OK)
+		rc = db_pipe_send(c->db, save_state_sql, 4, sp, NULL, NULL,
+		    err);
+	if (rc == IKASQ_OK)
+		rc = db_pipe_send(c->db, "COMMIT", 0, NULL, NULL, NULL, err);
+	res = xcalloc(n + 3, sizeof(*res));
+	if (rc == IKASQ_OK) {
+		rc = db_pipe_end(c->db, res, &failed, err);
+		if (rc != IKASQ_OK && failed >= 1 && (size_t)failed <= n)
+			err_prefix(err, "%s/%s UID %u", a->name, box,
+			    m[failed - 1].uid);
+	} else {
+		struct ikasq_err e2;
+
+		db_pipe_end(c->db, NULL, &failed, &e2);
+	}
+	if (rc != IKASQ_OK) {
+		free(res);
+		db_rollback(c->db);
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		ingest_result_read(res[i + 1], &r);
 		add.fetched++;
 		if (r.duplicate)
 			add.duplicates++;
@@ -254,11 +289,9 @@ store_batch(struct sync_ctx *c, struct account *a, const char *box,
 			add.stored++;
 		add.jobs += r.job_id[0] != '\0';
 	}
-	if ((rc = save_state(c->db, a->name, box, uidvalidity, upto, err)) !=
-	    IKASQ_OK || (rc = db_commit(c->db, err)) != IKASQ_OK) {
-		db_rollback(c->db);
-		return rc;
-	}
+	for (i = 0; i < n + 3; i++)
+		db_res_free(res[i]);
+	free(res);
 	/* counted once committed: a rolled-back batch stored nothing */
 	c->t->fetched += add.fetched;
 	c->t->duplicates += add.duplicates;

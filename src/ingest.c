@@ -152,94 +152,143 @@ job_payload(const char *mail_id, const struct ingest_item *it)
 	return out;
 }
 
+/*
+ * The mail and its job in one statement, so that a batch can be pipelined
+ * (the job needs the mail's id).  A message stored already (the same bytes)
+ * changes nothing; its row's id is still returned.  The job's payload is
+ * {"mail_id", "from_email", "subject", "order_numbers"}, as the seed's.
+ * No dedupe conflict is possible: the key names the new mail.
+ */
+static const char store_sql[] =
+    "WITH m AS (INSERT INTO mails (message_id, sent_at, from_email,"
+    " from_name, to_email, subject, in_reply_to, references_ids,"
+    " body_text, order_numbers, orders, size_bytes, sha256, source, raw,"
+    " raw_path, parse_error, note, received_at)"
+    " VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9,"
+    "  $10::text[], $11::jsonb, $12::bigint, $13, $14, $15::bytea,"
+    "  $16, $17, $18, now())"
+    " ON CONFLICT (sha256) DO NOTHING RETURNING id),"
+    " j AS (INSERT INTO job_queue (job_type, payload, priority,"
+    "  dedupe_key, max_attempts)"
+    " SELECT 'fetch_ikas_order', jsonb_build_object('mail_id', m.id::text,"
+    "  'from_email', $3::text, 'subject', $6::text, 'order_numbers',"
+    "  to_jsonb($10::text[])), $19::int,"
+    "  'fetch_ikas_order:mail:' || m.id::text, $20::int"
+    " FROM m WHERE cardinality($10::text[]) > 0 RETURNING id)"
+    " SELECT m.id, (SELECT id FROM j), true FROM m"
+    " UNION ALL SELECT id, NULL, false FROM mails"
+    "  WHERE sha256 = $13 AND NOT EXISTS (SELECT 1 FROM m)";
+
+#define STORE_NPARAMS 20
+
+struct store_params {
+	const char *p[STORE_NPARAMS];
+	int lengths[STORE_NPARAMS], binary[STORE_NPARAMS];
+	char *orders, *numbers, *raw_path;
+	char size[32], prio[16], maxa[16];
+};
+
+static int
+store_params_init(struct store_params *sp, const struct ingest_item *it,
+		  const char *raw, size_t len, const struct ingest_opts *o,
+		  struct ikasq_err *err)
+{
+	const struct mail *m = &it->mail;
+	int rc;
+
+	memset(sp, 0, sizeof(*sp));
+	if (o->raw_dir != NULL && *o->raw_dir != '\0') {
+		rc = save_raw(o->raw_dir, m->sha256, raw, len, &sp->raw_path,
+		    err);
+		if (rc != IKASQ_OK)
+			return rc;
+	}
+	sp->orders = orders_json(it, &sp->numbers);
+	snprintf(sp->size, sizeof(sp->size), "%zu", m->size);
+	snprintf(sp->prio, sizeof(sp->prio), "%d", o->priority);
+	snprintf(sp->maxa, sizeof(sp->maxa), "%d",
+	    o->max_attempts > 0 ? o->max_attempts : 3);
+	sp->p[0] = m->message_id;
+	sp->p[1] = m->date;
+	sp->p[2] = m->from_addr;
+	sp->p[3] = m->from_name;
+	sp->p[4] = m->to;
+	sp->p[5] = m->subject;
+	sp->p[6] = m->in_reply_to;
+	sp->p[7] = m->references;
+	sp->p[8] = m->body;
+	sp->p[9] = sp->numbers;
+	sp->p[10] = sp->orders;
+	sp->p[11] = sp->size;
+	sp->p[12] = m->sha256;
+	sp->p[13] = o->source;
+	sp->p[14] = sp->raw_path ? NULL : raw;
+	sp->lengths[14] = sp->raw_path ? 0 : (int)len;
+	sp->binary[14] = 1;
+	sp->p[15] = sp->raw_path;
+	sp->p[16] = m->parse_error;
+	sp->p[17] = m->note;
+	sp->p[18] = sp->prio;
+	sp->p[19] = sp->maxa;
+	return IKASQ_OK;
+}
+
+static void
+store_params_release(struct store_params *sp)
+{
+	free(sp->orders);
+	free(sp->numbers);
+	free(sp->raw_path);
+}
+
+int
+ingest_send(struct db *db, const struct ingest_item *it, const char *raw,
+	    size_t len, const struct ingest_opts *o, struct ikasq_err *err)
+{
+	struct store_params sp;
+	int rc;
+
+	if ((rc = store_params_init(&sp, it, raw, len, o, err)) == IKASQ_OK)
+		rc = db_pipe_send(db, store_sql, STORE_NPARAMS, sp.p,
+		    sp.lengths, sp.binary, err);
+	store_params_release(&sp);
+	return rc;
+}
+
+void
+ingest_result_read(const struct db_res *res, struct ingest_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (res == NULL || db_ntuples(res) != 1) {
+		/* the same bytes, stored by a transaction that committed
+		 * after this statement began: nothing was written */
+		r->duplicate = true;
+		return;
+	}
+	snprintf(r->mail_id, sizeof(r->mail_id), "%s", db_get(res, 0, 0));
+	r->duplicate = strcmp(db_get(res, 0, 2), "t") != 0;
+	if (!db_isnull(res, 0, 1))
+		snprintf(r->job_id, sizeof(r->job_id), "%s", db_get(res, 0,
+		    1));
+}
+
 int
 ingest_store(struct db *db, const struct ingest_item *it, const char *raw,
 	     size_t len, const struct ingest_opts *o, struct ingest_result *r,
 	     struct ikasq_err *err)
 {
-	const struct mail *m = &it->mail;
+	struct store_params sp;
 	struct db_res *res = NULL;
-	char *orders, *numbers, *raw_path = NULL, size[32];
-	const char *p[18];
-	int lengths[18] = { 0 }, binary[18] = { 0 }, rc;
+	int rc;
 
 	memset(r, 0, sizeof(*r));
-	if (o->raw_dir != NULL && *o->raw_dir != '\0') {
-		rc = save_raw(o->raw_dir, m->sha256, raw, len, &raw_path, err);
-		if (rc != IKASQ_OK)
-			return rc;
-	}
-	orders = orders_json(it, &numbers);
-	snprintf(size, sizeof(size), "%zu", m->size);
-	p[0] = m->message_id;
-	p[1] = m->date;
-	p[2] = m->from_addr;
-	p[3] = m->from_name;
-	p[4] = m->to;
-	p[5] = m->subject;
-	p[6] = m->in_reply_to;
-	p[7] = m->references;
-	p[8] = m->body;
-	p[9] = numbers;
-	p[10] = orders;
-	p[11] = size;
-	p[12] = m->sha256;
-	p[13] = o->source;
-	p[14] = raw_path ? NULL : raw;
-	lengths[14] = raw_path ? 0 : (int)len;
-	binary[14] = 1;
-	p[15] = raw_path;
-	p[16] = m->parse_error;
-	p[17] = m->note;
-	rc = db_exec_bin(db,
-	    "INSERT INTO mails (message_id, sent_at, from_email, from_name,"
-	    " to_email, subject, in_reply_to, references_ids, body_text,"
-	    " order_numbers, orders, size_bytes, sha256, source, raw,"
-	    " raw_path, parse_error, note, received_at)"
-	    " VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9,"
-	    "  $10::text[], $11::jsonb, $12::bigint, $13, $14, $15::bytea,"
-	    "  $16, $17, $18, now())"
-	    " ON CONFLICT (sha256) DO NOTHING RETURNING id",
-	    18, p, lengths, binary, &res, err);
-	free(orders);
-	free(numbers);
-	free(raw_path);
-	if (rc != IKASQ_OK)
-		return rc;
-	if (db_ntuples(res) == 0) {
-		/* the same bytes are stored already: the second delivery of
-		 * one message succeeds and changes nothing */
-		const char *q[1] = { m->sha256 };
-
-		db_res_free(res);
-		rc = db_exec(db, "SELECT id FROM mails WHERE sha256 = $1", 1,
-		    q, &res, err);
-		if (rc != IKASQ_OK)
-			return rc;
-		if (db_ntuples(res) == 1)
-			snprintf(r->mail_id, sizeof(r->mail_id), "%s",
-			    db_get(res, 0, 0));
-		db_res_free(res);
-		r->duplicate = true;
-		return IKASQ_OK;
-	}
-	snprintf(r->mail_id, sizeof(r->mail_id), "%s", db_get(res, 0, 0));
+	if ((rc = store_params_init(&sp, it, raw, len, o, err)) == IKASQ_OK)
+		rc = db_exec_bin(db, store_sql, STORE_NPARAMS, sp.p,
+		    sp.lengths, sp.binary, &res, err);
+	store_params_release(&sp);
+	if (rc == IKASQ_OK)
+		ingest_result_read(res, r);
 	db_res_free(res);
-	if (it->norders > 0) {
-		struct job_spec spec;
-		char *payload = job_payload(r->mail_id, it);
-		char *key = xasprintf("fetch_ikas_order:mail:%s", r->mail_id);
-
-		memset(&spec, 0, sizeof(spec));
-		spec.type = "fetch_ikas_order";
-		spec.payload = payload;
-		spec.priority = o->priority;
-		spec.dedupe_key = key;
-		spec.max_attempts = o->max_attempts;
-		rc = queue_enqueue(db, &spec, r->job_id, NULL, err);
-		free(payload);
-		free(key);
-	}
 	return rc;
 }
 

@@ -50,6 +50,24 @@ int db_commit(struct db *db, struct ikasq_err *err);
  * nothing left to roll back). */
 void db_rollback(struct db *db);
 
+/*
+ * A pipeline: db_pipe_send() hands each statement to the server without
+ * waiting for its result (prepared on first use, as db_exec() does on the
+ * second); db_pipe_end() waits for them all and leaves pipeline mode.  A
+ * statement that fails makes the server skip the rest: db_pipe_end()
+ * returns the first error and sets *failed to its index (0-based, in send
+ * order), else -1.  res, when not NULL, has one slot per statement sent and
+ * gets each one's result (all NULL on failure; free with db_res_free()).
+ * Open the transaction with a "BEGIN" sent first, close it with "COMMIT"
+ * sent last, and call db_rollback() after a failure.
+ */
+int db_pipe_begin(struct db *db, struct ikasq_err *err);
+int db_pipe_send(struct db *db, const char *sql, int nparams,
+		 const char *const *params, const int *lengths,
+		 const int *binary, struct ikasq_err *err);
+int db_pipe_end(struct db *db, struct db_res **res, int *failed,
+		struct ikasq_err *err);
+
 /* LISTEN on a channel (identifier quoted here). */
 int db_listen(struct db *db, const char *channel, struct ikasq_err *err);
 /*

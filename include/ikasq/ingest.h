@@ -12,6 +12,7 @@
 #include "ikasq/mime.h"
 
 struct db;
+struct db_res;
 struct extractor;
 struct order_match;
 
@@ -45,6 +46,15 @@ void ingest_item_release(struct ingest_item *it);
 int ingest_store(struct db *db, const struct ingest_item *it,
 		 const char *raw, size_t len, const struct ingest_opts *o,
 		 struct ingest_result *r, struct ikasq_err *err);
+
+/*
+ * The same for a pipeline (db_pipe_begin()): send the statement now, read
+ * its result from db_pipe_end() with ingest_result_read().
+ */
+int ingest_send(struct db *db, const struct ingest_item *it,
+		const char *raw, size_t len, const struct ingest_opts *o,
+		struct ikasq_err *err);
+void ingest_result_read(const struct db_res *res, struct ingest_result *r);
 
 /* Prepare and store one message in a transaction of its own. */
 int ingest_one(struct db *db, const struct extractor *x, const char *raw,
