@@ -104,6 +104,129 @@ progress(long n, double frac, double t0, bool done)
 	fflush(stderr);
 }
 
+/*
+ * A bulk import stores its messages in batches, each one transaction sent
+ * as a pipeline (as `ikasq fetch` does): the server stores a message while
+ * the next is parsed.  A batch keeps copies of its messages, so that when
+ * one of them is refused the batch is stored again one message at a time
+ * and only that one is skipped.
+ */
+#define BULK_BATCH	200
+#define BULK_BYTES	(16u * 1024 * 1024)
+
+struct bulk {
+	const struct extractor *x;
+	const struct ingest_opts *o;
+	struct db *db;
+	struct {
+		char *raw, *where;
+		size_t len;
+	} m[BULK_BATCH];
+	int n;
+	size_t bytes;
+	long fresh, dups, skipped, jobs;
+};
+
+static void
+bulk_count(struct bulk *b, const struct ingest_result *r)
+{
+	if (r->duplicate)
+		b->dups++;
+	else
+		b->fresh++;
+	b->jobs += r->job_id[0] != '\0';
+}
+
+static bool
+fatal(int rc)
+{
+	return rc == IKASQ_ETEMP || rc == IKASQ_ECONFIG || rc == IKASQ_EPERM;
+}
+
+/* Store the batch in one pipelined transaction. */
+static int
+bulk_pipeline(struct bulk *b, struct ikasq_err *err)
+{
+	struct db_res *res[BULK_BATCH + 2];
+	struct ingest_result r;
+	struct ikasq_err e2;
+	int i, rc, failed;
+
+	if ((rc = db_pipe_begin(b->db, err)) != IKASQ_OK)
+		return rc;
+	rc = db_pipe_send(b->db, "BEGIN", 0, NULL, NULL, NULL, err);
+	for (i = 0; i < b->n && rc == IKASQ_OK; i++) {
+		struct ingest_item it;
+
+		ingest_prepare(b->x, b->m[i].raw, b->m[i].len, b->o, &it);
+		rc = ingest_send(b->db, &it, b->m[i].raw, b->m[i].len, b->o,
+		    err);
+		ingest_item_release(&it);
+		if (rc != IKASQ_OK)
+			err_prefix(err, "%s", b->m[i].where);
+	}
+	if (rc == IKASQ_OK)
+		rc = db_pipe_send(b->db, "COMMIT", 0, NULL, NULL, NULL, err);
+	if (rc != IKASQ_OK) {
+		db_pipe_end(b->db, NULL, &failed, &e2);
+		db_rollback(b->db);
+		return rc;
+	}
+	rc = db_pipe_end(b->db, res, &failed, err);
+	if (rc != IKASQ_OK) {
+		db_rollback(b->db);
+		if (failed >= 1 && failed <= b->n)
+			err_prefix(err, "%s", b->m[failed - 1].where);
+		return rc;
+	}
+	for (i = 0; i < b->n; i++) {
+		ingest_result_read(res[i + 1], &r);
+		bulk_count(b, &r);
+	}
+	for (i = 0; i < b->n + 2; i++)
+		db_res_free(res[i]);
+	return IKASQ_OK;
+}
+
+static int
+bulk_flush(struct bulk *b, struct ikasq_err *err)
+{
+	struct ingest_result r;
+	int i, rc;
+
+	if (b->n == 0)
+		return IKASQ_OK;
+	rc = bulk_pipeline(b, err);
+	if (rc != IKASQ_OK && !fatal(rc)) {
+		/* one message was refused: find it, store the others */
+		log_debug("%s; storing that batch one message at a time",
+		    err->msg);
+		for (i = 0, rc = IKASQ_OK; i < b->n; i++) {
+			rc = ingest_one(b->db, b->x, b->m[i].raw, b->m[i].len,
+			    b->o, &r, err);
+			if (fatal(rc)) {
+				err_prefix(err, "%s", b->m[i].where);
+				break;
+			}
+			if (rc != IKASQ_OK) {
+				log_warn("skipped %s: %s", b->m[i].where,
+				    err->msg);
+				b->skipped++;
+				rc = IKASQ_OK;
+				continue;
+			}
+			bulk_count(b, &r);
+		}
+	}
+	for (i = 0; i < b->n; i++) {
+		free(b->m[i].raw);
+		free(b->m[i].where);
+	}
+	b->n = 0;
+	b->bytes = 0;
+	return rc;
+}
+
 static int
 ingest_bulk(struct ctx *ctx, const char *mbox, const char *maildir,
 	    int priority)
@@ -111,12 +234,12 @@ ingest_bulk(struct ctx *ctx, const char *mbox, const char *maildir,
 	struct extractor *x = NULL;
 	struct mailbox *mb = NULL;
 	struct ingest_opts o;
-	struct ingest_result r;
 	struct ikasq_err err;
+	struct bulk *b;
 	const char *raw, *where;
 	char *source;
 	size_t len;
-	long n = 0, fresh = 0, dups = 0, skipped = 0, jobs = 0;
+	long n = 0;
 	double t0, last = 0, el;
 	bool tty = isatty(STDERR_FILENO) && log_get_level() >= LOG_LVL_INFO;
 	int ex, got, rc = IKASQ_OK;
@@ -139,37 +262,39 @@ ingest_bulk(struct ctx *ctx, const char *mbox, const char *maildir,
 	source = xasprintf("%s:%s", mbox ? "mbox" : "maildir",
 	    mbox ? mbox : maildir);
 	fill_opts(ctx, &o, source, priority, true);
+	b = xcalloc(1, sizeof(*b));
+	b->x = x;
+	b->o = &o;
+	b->db = ctx->db;
 	t0 = (double)now_ms() / 1000.0;
-	while ((got = mailbox_next(mb, &raw, &len, &where, &err)) != 0) {
-		if (got < 0 || len == 0) {
+	for (;;) {
+		got = mailbox_next(mb, &raw, &len, &where, &err);
+		if (got > 0 && len > 0) {
+			b->m[b->n].raw = xmalloc(len);
+			memcpy(b->m[b->n].raw, raw, len);
+			b->m[b->n].len = len;
+			b->m[b->n].where = xstrdup(where);
+			b->n++;
+			b->bytes += len;
+			n++;
+		} else if (got != 0) {
 			log_warn("skipped %s: %s", where, got < 0 ? err.msg :
 			    "empty message");
-			skipped++;
+			b->skipped++;
 			continue;
 		}
-		n++;
-		rc = ingest_one(ctx->db, x, raw, len, &o, &r, &err);
-		if (rc == IKASQ_ETEMP || rc == IKASQ_ECONFIG ||
-		    rc == IKASQ_EPERM) {
+		if (got == 0 || b->n == BULK_BATCH || b->bytes >= BULK_BYTES)
+			rc = bulk_flush(b, &err);
+		if (rc != IKASQ_OK) {
 			/* the database is gone or unusable: stop here; a new
 			 * run skips what was stored already */
 			if (tty)
 				fputc('\n', stderr);
-			log_error("%s: %s", where, err.msg);
+			log_error("%s", err.msg);
 			break;
 		}
-		if (rc != IKASQ_OK) {
-			log_warn("skipped %s: %s", where, err.msg);
-			skipped++;
-			n--;
-			rc = IKASQ_OK;
-			continue;
-		}
-		if (r.duplicate)
-			dups++;
-		else
-			fresh++;
-		jobs += r.job_id[0] != '\0';
+		if (got == 0)
+			break;
 		if (tty && (double)now_ms() / 1000.0 - last > 0.25) {
 			last = (double)now_ms() / 1000.0;
 			progress(n, mailbox_progress(mb), t0, false);
@@ -178,12 +303,20 @@ ingest_bulk(struct ctx *ctx, const char *mbox, const char *maildir,
 	el = (double)now_ms() / 1000.0 - t0;
 	if (tty && rc == IKASQ_OK)
 		progress(n, 1, t0, true);
+	/* what was read but neither stored nor skipped is in the batch that
+	 * could not be stored: not counted */
+	n = b->fresh + b->dups;
 	printf("%s %s: %ld message%s, %ld new, %ld already stored, %ld "
 	    "skipped; %ld job%s queued at priority %d (%.1f s, %.0f/s)\n",
 	    rc == IKASQ_OK ? "imported" : "stopped importing",
-	    mbox ? mbox : maildir, n, n == 1 ? "" : "s", fresh, dups,
-	    skipped, jobs, jobs == 1 ? "" : "s", o.priority, el,
+	    mbox ? mbox : maildir, n, n == 1 ? "" : "s", b->fresh, b->dups,
+	    b->skipped, b->jobs, b->jobs == 1 ? "" : "s", o.priority, el,
 	    el > 0 ? (double)n / el : 0);
+	for (got = 0; got < b->n; got++) {
+		free(b->m[got].raw);
+		free(b->m[got].where);
+	}
+	free(b);
 	free(source);
 	mailbox_close(mb);
 	extractor_free(x);

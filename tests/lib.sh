@@ -25,7 +25,7 @@ diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 # check DESC CMD...: passes when CMD succeeds
 check() {
 	_d=$1; shift
-	if "$@"; then ok "$_d"; else not_ok "$_d"; fi
+	if "$@"; then ok "$_d"; else not_ok "$_d"; return 1; fi
 }
 # is GOT EXPECTED DESC
 is() {

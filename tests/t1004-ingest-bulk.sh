@@ -35,6 +35,25 @@ exits 0 "import it again" "$IKASQ" ingest --mbox "$T/all.mbox"
 like "$out" ": $ALL messages, 0 new, $ALL already stored, 0 skipped; 0 jobs queued" "nothing new"
 is "$(sql "SELECT count(*) FROM mails")" "$ALL" "still one row per message"
 
+# a message the database refuses (a trigger): the batch it was in is stored
+# again one message at a time, only that one is skipped, and named
+sql "DELETE FROM job_queue; DELETE FROM mails"
+mid=$(sed -n 's/^[Mm]essage-[Ii][Dd]: *<\([^>]*\)>.*/\1/p' "$(ls "$C"/*.eml | sed -n 17p)" | head -n 1)
+[ -n "$mid" ] || bail "corpus mail 17 has no Message-ID"
+sql "CREATE FUNCTION t_refuse() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN RAISE EXCEPTION 'refused for the test' USING ERRCODE = 'check_violation'; END \$\$;
+CREATE TRIGGER t_refuse BEFORE INSERT ON mails FOR EACH ROW
+    WHEN (btrim(NEW.message_id, '<>') = '$mid') EXECUTE FUNCTION t_refuse()"
+exits 0 "import with one message refused" "$IKASQ" ingest --mbox "$T/all.mbox"
+like "$out" "^imported $T/all.mbox: $((ALL - 1)) messages, $((ALL - 1)) new, 0 already stored, 1 skipped; " "it is counted as skipped"
+like "$err" "skipped '$T/all.mbox' message 17: .*refused for the test" "and named, with the server's reason"
+is "$(sql "SELECT count(*) FROM mails")" "$((ALL - 1))" "every other message is stored"
+is "$(sql "SELECT count(*) FROM mails WHERE btrim(message_id, '<>') = '$mid'")" 0 "not that one"
+sql "DROP TRIGGER t_refuse ON mails"
+exits 0 "import it again" "$IKASQ" ingest --mbox "$T/all.mbox"
+like "$out" ": $ALL messages, 1 new, $((ALL - 1)) already stored, 0 skipped; " "the refused one comes in now"
+is "$(sql "SELECT count(*) FROM job_queue")" "$WITH" "a job for each mail with an order, none twice"
+
 # Maildir, with one entry that cannot be read
 sql "DELETE FROM job_queue; DELETE FROM mails"
 mkdir -p "$T/md/cur" "$T/md/new" "$T/md/tmp"
