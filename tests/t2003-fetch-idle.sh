@@ -63,7 +63,7 @@ is "$(sql "SELECT count(*) FROM job_queue WHERE payload->>'mail_id' = (SELECT id
 
 # the server restarts under the daemon
 dovecot_stop
-check "the lost connection is noticed" wait_log "reconnecting in" 10 ||
+check "the lost connection is noticed" wait_log "reconnecting in" 20 ||
 	diag "the daemon said:" "$(cat "$T/idle.log")"
 sleep 1
 dovecot_start || bail "dovecot restart"
