@@ -74,11 +74,22 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 		rc = fetch_idle(ctx->cfg, ctx->db, x, account, &err);
 	} else {
 		rc = fetch_once(ctx->cfg, ctx->db, x, account, &t, &err);
+		char refused[96] = "";
+
+		if (t.refused > 0)
+			snprintf(refused, sizeof(refused), ", %ld refused by "
+			    "the database (left on the server)", t.refused);
 		log_info("%ld mailbox%s, %ld message%s fetched: %ld new, %ld "
-		    "already stored, %ld job%s queued", t.mailboxes,
+		    "already stored%s, %ld job%s queued", t.mailboxes,
 		    t.mailboxes == 1 ? "" : "es", t.fetched,
-		    t.fetched == 1 ? "" : "s", t.stored, t.duplicates, t.jobs,
-		    t.jobs == 1 ? "" : "s");
+		    t.fetched == 1 ? "" : "s", t.stored, t.duplicates, refused,
+		    t.jobs, t.jobs == 1 ? "" : "s");
+		/* each was named as it was met; the run says so in its
+		 * status, once: the next run has moved past them */
+		if (rc == IKASQ_OK && t.refused > 0) {
+			extractor_free(x);
+			return EX_DATAERR;
+		}
 	}
 	extractor_free(x);
 	if (rc == IKASQ_OK)

@@ -209,27 +209,57 @@ save_state(struct db *db, const char *account, const char *mailbox,
 	return db_exec(db, save_state_sql, 4, p, NULL, err);
 }
 
+static void
+prepare_msg(struct sync_ctx *c, const struct imap_msg *m,
+	    struct ingest_item *it)
+{
+	ingest_prepare(c->x, m->data, m->len, &c->opts, it);
+	if (m->headers_only) {
+		free(it->mail.note);
+		it->mail.note = xasprintf("message of %u bytes is over the "
+		    "limit of %zu; only its headers were read", m->size,
+		    c->opts.max_size);
+		it->mail.size = m->size;
+	}
+}
+
+static void
+count(struct fetch_totals *add, const struct ingest_result *r)
+{
+	add->fetched++;
+	if (r->duplicate)
+		add->duplicates++;
+	else
+		add->stored++;
+	add->jobs += r->job_id[0] != '\0';
+}
+
+static bool
+fatal(int rc)
+{
+	return rc == IKASQ_ETEMP || rc == IKASQ_ECONFIG || rc == IKASQ_EPERM;
+}
+
 /*
- * Store one batch and move the watermark, in one transaction, pipelined:
- * each mail's statement goes to the server as soon as it is parsed, so
- * PostgreSQL stores one while ikasq parses the next, and the batch costs
- * one round trip instead of one per mail.
+ * The batch and the watermark in one transaction, pipelined: each mail's
+ * statement goes to the server as soon as it is parsed, so PostgreSQL
+ * stores one while ikasq parses the next, and the batch costs one round
+ * trip instead of one per mail.  *n and *upto say how far it got (less
+ * than the batch when told to stop).
  */
 static int
-store_batch(struct sync_ctx *c, struct account *a, const char *box,
-	    uint32_t uidvalidity, struct imap_msg *m, size_t nm,
-	    uint32_t batch_last, uint32_t *stored_upto, struct ikasq_err *err)
+store_pipelined(struct sync_ctx *c, struct account *a, const char *box,
+		uint32_t uidvalidity, struct imap_msg *m, size_t nm,
+		size_t *n, uint32_t *upto, struct fetch_totals *add,
+		struct ikasq_err *err)
 {
 	struct ingest_result r;
-	struct fetch_totals add;
 	struct db_res **res;
-	size_t i, n;
-	uint32_t upto = batch_last;
+	size_t i;
 	char v[16], u[16];
 	const char *sp[4] = { a->name, box, v, u };
 	int rc, failed;
 
-	memset(&add, 0, sizeof(add));
 	if ((rc = db_pipe_begin(c->db, err)) != IKASQ_OK)
 		return rc;
 	rc = db_pipe_send(c->db, "BEGIN", 0, NULL, NULL, NULL, err);
@@ -238,17 +268,10 @@ store_batch(struct sync_ctx *c, struct account *a, const char *box,
 
 		if (fetch_stop) {
 			/* finish here: the watermark stops before this one */
-			upto = m[i].uid - 1;
+			*upto = m[i].uid - 1;
 			break;
 		}
-		ingest_prepare(c->x, m[i].data, m[i].len, &c->opts, &it);
-		if (m[i].headers_only) {
-			free(it.mail.note);
-			it.mail.note = xasprintf("message of %u bytes is over "
-			    "the limit of %zu; only its headers were read",
-			    m[i].size, c->opts.max_size);
-			it.mail.size = m[i].size;
-		}
+		prepare_msg(c, &m[i], &it);
 		rc = ingest_send(c->db, &it, m[i].data, m[i].len, &c->opts,
 		    err);
 		ingest_item_release(&it);
@@ -256,47 +279,114 @@ store_batch(struct sync_ctx *c, struct account *a, const char *box,
 			err_prefix(err, "%s/%s UID %u", a->name, box,
 			    m[i].uid);
 	}
-	n = i;
+	*n = i;
 	snprintf(v, sizeof(v), "%u", uidvalidity);
-	snprintf(u, sizeof(u), "%u", upto);
+	snprintf(u, sizeof(u), "%u", *upto);
 	if (rc == IKASQ_OK)
 		rc = db_pipe_send(c->db, save_state_sql, 4, sp, NULL, NULL,
 		    err);
 	if (rc == IKASQ_OK)
 		rc = db_pipe_send(c->db, "COMMIT", 0, NULL, NULL, NULL, err);
-	res = xcalloc(n + 3, sizeof(*res));
-	if (rc == IKASQ_OK) {
-		rc = db_pipe_end(c->db, res, &failed, err);
-		if (rc != IKASQ_OK && failed >= 1 && (size_t)failed <= n)
-			err_prefix(err, "%s/%s UID %u", a->name, box,
-			    m[failed - 1].uid);
-	} else {
+	if (rc != IKASQ_OK) {
 		struct ikasq_err e2;
 
 		db_pipe_end(c->db, NULL, &failed, &e2);
-	}
-	if (rc != IKASQ_OK) {
-		free(res);
 		db_rollback(c->db);
 		return rc;
 	}
-	for (i = 0; i < n; i++) {
-		ingest_result_read(res[i + 1], &r);
-		add.fetched++;
-		if (r.duplicate)
-			add.duplicates++;
-		else
-			add.stored++;
-		add.jobs += r.job_id[0] != '\0';
+	res = xcalloc(*n + 3, sizeof(*res));
+	rc = db_pipe_end(c->db, res, &failed, err);
+	if (rc != IKASQ_OK) {
+		db_rollback(c->db);
+		if (failed >= 1 && (size_t)failed <= *n)
+			err_prefix(err, "%s/%s UID %u", a->name, box,
+			    m[failed - 1].uid);
+	} else {
+		for (i = 0; i < *n; i++) {
+			ingest_result_read(res[i + 1], &r);
+			count(add, &r);
+		}
 	}
-	for (i = 0; i < n + 3; i++)
+	for (i = 0; i < *n + 3; i++)
 		db_res_free(res[i]);
 	free(res);
+	return rc;
+}
+
+/*
+ * The server refused something in the batch: store its mails one
+ * transaction each.  One that is refused again is left on the IMAP server,
+ * said loudly and passed over (the watermark moves past it; it is not
+ * marked or moved), so that it does not hold back every mail after it.
+ */
+static int
+store_singly(struct sync_ctx *c, struct account *a, const char *box,
+	     uint32_t uidvalidity, struct imap_msg *m, size_t n,
+	     uint32_t upto, uint32_t *refused, size_t *nrefused,
+	     struct fetch_totals *add, struct ikasq_err *err)
+{
+	struct ingest_result r;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		struct ingest_item it;
+
+		prepare_msg(c, &m[i], &it);
+		if ((rc = db_begin(c->db, err)) == IKASQ_OK &&
+		    (rc = ingest_store(c->db, &it, m[i].data, m[i].len,
+		    &c->opts, &r, err)) == IKASQ_OK)
+			rc = db_commit(c->db, err);
+		ingest_item_release(&it);
+		if (rc != IKASQ_OK)
+			db_rollback(c->db);
+		if (fatal(rc))
+			return err_prefix(err, "%s/%s UID %u", a->name, box,
+			    m[i].uid);
+		if (rc != IKASQ_OK) {
+			log_error("%s/%s UID %u: not stored, left on the "
+			    "server: %s", a->name, box, m[i].uid, err->msg);
+			refused[(*nrefused)++] = m[i].uid;
+			add->fetched++;
+			add->refused++;
+			continue;
+		}
+		count(add, &r);
+	}
+	return save_state(c->db, a->name, box, uidvalidity, upto, err);
+}
+
+/* Store one batch and move the watermark. */
+static int
+store_batch(struct sync_ctx *c, struct account *a, const char *box,
+	    uint32_t uidvalidity, struct imap_msg *m, size_t nm,
+	    uint32_t batch_last, uint32_t *stored_upto, uint32_t *refused,
+	    size_t *nrefused, struct ikasq_err *err)
+{
+	struct fetch_totals add;
+	uint32_t upto = batch_last;
+	size_t n = 0;
+	int rc;
+
+	memset(&add, 0, sizeof(add));
+	*nrefused = 0;
+	rc = store_pipelined(c, a, box, uidvalidity, m, nm, &n, &upto, &add,
+	    err);
+	if (rc != IKASQ_OK && !fatal(rc)) {
+		log_warn("%s; storing that batch one mail at a time",
+		    err->msg);
+		memset(&add, 0, sizeof(add));
+		rc = store_singly(c, a, box, uidvalidity, m, n, upto, refused,
+		    nrefused, &add, err);
+	}
+	if (rc != IKASQ_OK)
+		return rc;
 	/* counted once committed: a rolled-back batch stored nothing */
 	c->t->fetched += add.fetched;
 	c->t->duplicates += add.duplicates;
 	c->t->stored += add.stored;
 	c->t->jobs += add.jobs;
+	c->t->refused += add.refused;
 	*stored_upto = upto;
 	return IKASQ_OK;
 }
@@ -387,7 +477,8 @@ sync_mailbox(struct sync_ctx *c, struct account *a, struct imap *im,
 		    n - i, bytes = 0, nsmall = 0, nbig = 0, j;
 		uint32_t *small, *big, upto = 0;
 		struct imap_msg *ms = NULL, *mb = NULL, *all;
-		size_t nms = 0, nmb = 0, na;
+		size_t nms = 0, nmb = 0, na, nrefused = 0;
+		uint32_t *refused;
 
 		rc = imap_sizes(im, uids + i, cnt, sizes + i, err);
 		if (rc != IKASQ_OK)
@@ -421,16 +512,26 @@ sync_mailbox(struct sync_ctx *c, struct account *a, struct imap *im,
 				if (all[k].headers_only)
 					all[k].size = sizes[i + u32_search(uids +
 					    i, cnt, all[k].uid)];
+			refused = xcalloc(na + 1, sizeof(*refused));
 			rc = store_batch(c, a, box, uidvalidity, all, na,
-			    uids[i + cnt - 1], &upto, err);
+			    uids[i + cnt - 1], &upto, refused, &nrefused, err);
 			if (rc == IKASQ_OK && a->after != 0 && upto > 0) {
-				size_t m;
+				/* what was stored; a refused mail stays */
+				uint32_t *done = xcalloc(cnt, sizeof(*done));
+				size_t m, nd = 0, r;
 
-				for (m = 0; m < cnt && uids[i + m] <= upto; m++)
-					;
+				for (m = 0; m < cnt && uids[i + m] <= upto;
+				    m++) {
+					for (r = 0; r < nrefused &&
+					    refused[r] != uids[i + m]; r++)
+						;
+					if (r == nrefused)
+						done[nd++] = uids[i + m];
+				}
 				rc = a->after == 1 ?
-				    imap_mark_seen(im, uids + i, m, err) :
-				    imap_move(im, uids + i, m, a->move_to, err);
+				    imap_mark_seen(im, done, nd, err) :
+				    imap_move(im, done, nd, a->move_to, err);
+				free(done);
 				if (rc != IKASQ_OK) {
 					/* stored already: say so, go on */
 					log_warn("%s/%s: %s", a->name, box,
@@ -439,6 +540,7 @@ sync_mailbox(struct sync_ctx *c, struct account *a, struct imap *im,
 				}
 			}
 			free(all);
+			free(refused);
 		}
 		imap_msgs_free(ms, nms);
 		imap_msgs_free(mb, nmb);

@@ -147,6 +147,28 @@ exits 75 "the database is down" "$IKASQ" fetch
 pg_start || bail "restart"
 exits 0 "the next run" "$IKASQ" -v fetch
 like "$err" "1 message fetched: 1 new" "catches up"
+# a mail the database refuses (a trigger): the batch is stored one mail at
+# a time, that one is named and left in INBOX, the others go on; exit 65
+conf "after_ingest = move:Archive"
+sql "CREATE FUNCTION t_refuse() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN RAISE EXCEPTION 'refused for the test' USING ERRCODE = 'check_violation'; END \$\$;
+CREATE TRIGGER t_refuse BEFORE INSERT ON mails FOR EACH ROW
+    WHEN (NEW.message_id LIKE '%CAK6iL7qqIsexvRlGoWlurWoqvR04a4M%') EXECUTE FUNCTION t_refuse()"
+n0=$(mails)
+IMAP_PASS=$PASS imap append INBOX "$C/021-"*.eml "$C/022-"*.eml "$C/023-"*.eml >/dev/null
+last3=$(IMAP_PASS=$PASS imap uids INBOX | tail -n 3 | tr '\n' ' ')
+bad=$(echo $last3 | cut -d' ' -f2)
+exits 65 "a mail refused by the database" "$IKASQ" -v fetch
+like "$err" "shop/INBOX UID $bad: not stored, left on the server: .*refused for the test" "names it, with the server's reason"
+like "$err" ", 1 refused by the database \\(left on the server\\)" "the summary counts it"
+is "$(mails)" "$((n0 + 2))" "the two others of its batch are stored"
+is "$(IMAP_PASS=$PASS imap uids INBOX | tail -n 1)" "$bad" "it stays in INBOX, the others are moved"
+is "$(sql "SELECT last_uid FROM imap_state WHERE mailbox = 'INBOX'")" "$(echo $last3 | cut -d' ' -f3)" "the watermark moves past it"
+sql "DROP TRIGGER t_refuse ON mails"
+exits 0 "the next run" "$IKASQ" fetch
+is "$(mails)" "$((n0 + 2))" "does not hold on to it"
+conf ""
+
 dovecot_stop
 exits 75 "the IMAP server is down" "$IKASQ" fetch
 like "$err" "cannot connect to '127.0.0.1:$IMAP_PORT'" "names the server"

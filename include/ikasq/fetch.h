@@ -25,6 +25,7 @@ struct fetch_totals {
 	long stored;		/* new mails stored */
 	long duplicates;	/* already stored (same bytes) */
 	long jobs;		/* jobs queued */
+	long refused;		/* refused by the database, left on the server */
 };
 
 /* Set from a signal handler: finish the current mail and return. */
