@@ -137,12 +137,6 @@ bulk_count(struct bulk *b, const struct ingest_result *r)
 	b->jobs += r->job_id[0] != '\0';
 }
 
-static bool
-fatal(int rc)
-{
-	return rc == IKASQ_ETEMP || rc == IKASQ_ECONFIG || rc == IKASQ_EPERM;
-}
-
 /* Store the batch in one pipelined transaction. */
 static int
 bulk_pipeline(struct bulk *b, struct ikasq_err *err)
@@ -197,14 +191,14 @@ bulk_flush(struct bulk *b, struct ikasq_err *err)
 	if (b->n == 0)
 		return IKASQ_OK;
 	rc = bulk_pipeline(b, err);
-	if (rc != IKASQ_OK && !fatal(rc)) {
+	if (rc != IKASQ_OK && !err_systemic(rc)) {
 		/* one message was refused: find it, store the others */
 		log_debug("%s; storing that batch one message at a time",
 		    err->msg);
 		for (i = 0, rc = IKASQ_OK; i < b->n; i++) {
 			rc = ingest_one(b->db, b->x, b->m[i].raw, b->m[i].len,
 			    b->o, &r, err);
-			if (fatal(rc)) {
+			if (err_systemic(rc)) {
 				err_prefix(err, "%s", b->m[i].where);
 				break;
 			}

@@ -62,3 +62,9 @@ err_exit_code(int rc)
 	default:		return EX_SOFTWARE;
 	}
 }
+
+bool
+err_systemic(int rc)
+{
+	return rc == IKASQ_ETEMP || rc == IKASQ_ECONFIG || rc == IKASQ_EPERM;
+}

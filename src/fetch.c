@@ -234,12 +234,6 @@ count(struct fetch_totals *add, const struct ingest_result *r)
 	add->jobs += r->job_id[0] != '\0';
 }
 
-static bool
-fatal(int rc)
-{
-	return rc == IKASQ_ETEMP || rc == IKASQ_ECONFIG || rc == IKASQ_EPERM;
-}
-
 /*
  * The batch and the watermark in one transaction, pipelined: each mail's
  * statement goes to the server as soon as it is parsed, so PostgreSQL
@@ -340,7 +334,7 @@ store_singly(struct sync_ctx *c, struct account *a, const char *box,
 		ingest_item_release(&it);
 		if (rc != IKASQ_OK)
 			db_rollback(c->db);
-		if (fatal(rc))
+		if (err_systemic(rc))
 			return err_prefix(err, "%s/%s UID %u", a->name, box,
 			    m[i].uid);
 		if (rc != IKASQ_OK) {
@@ -372,7 +366,7 @@ store_batch(struct sync_ctx *c, struct account *a, const char *box,
 	*nrefused = 0;
 	rc = store_pipelined(c, a, box, uidvalidity, m, nm, &n, &upto, &add,
 	    err);
-	if (rc != IKASQ_OK && !fatal(rc)) {
+	if (rc != IKASQ_OK && !err_systemic(rc)) {
 		log_warn("%s; storing that batch one mail at a time",
 		    err->msg);
 		memset(&add, 0, sizeof(add));

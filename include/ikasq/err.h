@@ -9,6 +9,8 @@
 #ifndef IKASQ_ERR_H
 #define IKASQ_ERR_H
 
+#include <stdbool.h>
+
 enum ikasq_rc {
 	IKASQ_OK = 0,
 	IKASQ_EUSAGE,		/* wrong command line (64) */
@@ -42,5 +44,12 @@ void err_clear(struct ikasq_err *err);
 
 /* The <sysexits.h> exit status for an ikasq_rc value. */
 int err_exit_code(int rc);
+
+/*
+ * True when the failure is the surroundings', not the input's: the server
+ * is unreachable, the setup or a permission is wrong.  Going on with the
+ * next input would fail the same way.
+ */
+bool err_systemic(int rc);
 
 #endif
