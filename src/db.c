@@ -457,7 +457,8 @@ db_pipe_send(struct db *db, const char *sql, int nparams,
 	int i;
 
 	for (i = 0; i < db->nstmts; i++)
-		if (db->stmts[i].hash == h && strcmp(db->stmts[i].sql, sql) == 0)
+		if (db->stmts[i].hash == h &&
+		    strcmp(db->stmts[i].sql, sql) == 0)
 			break;
 	if (i == db->nstmts && i < STMT_CACHE_MAX) {
 		db->stmts[i].sql = xstrdup(sql);
