@@ -273,32 +273,47 @@ result_error(struct db *db, PGresult *r, struct ikasq_err *err)
 	return err_set(err, rc, "%s: %s", db_describe(db), line);
 }
 
+/*
+ * The statement's slot in the cache, a new one (not prepared) on its first
+ * use; -1 when the cache is full.  *fresh says it was new.
+ */
+static int
+stmt_find(struct db *db, const char *sql, bool *fresh)
+{
+	unsigned long h = hash_str(sql);
+	int i;
+
+	*fresh = false;
+	for (i = 0; i < db->nstmts; i++)
+		if (db->stmts[i].hash == h &&
+		    strcmp(db->stmts[i].sql, sql) == 0)
+			return i;
+	if (db->nstmts == STMT_CACHE_MAX)
+		return -1;
+	db->stmts[i].sql = xstrdup(sql);
+	db->stmts[i].hash = h;
+	db->stmts[i].prepared = false;
+	db->nstmts++;
+	*fresh = true;
+	return i;
+}
+
 static const char *
 stmt_name(struct db *db, const char *sql, int nparams, struct ikasq_err *err,
 	  int *rc)
 {
 	static char name[32];
-	unsigned long h = hash_str(sql);
 	PGresult *r;
+	bool fresh;
 	int i;
 
 	*rc = IKASQ_OK;
-	for (i = 0; i < db->nstmts; i++)
-		if (db->stmts[i].hash == h && strcmp(db->stmts[i].sql, sql) == 0)
-			break;
-	snprintf(name, sizeof(name), "ikasq_%d", i);
-	if (i < db->nstmts && db->stmts[i].prepared)
-		return name;
-	if (i == db->nstmts) {
-		/* first use: remember it, run it unnamed */
-		if (db->nstmts == STMT_CACHE_MAX)
-			return NULL;
-		db->stmts[i].sql = xstrdup(sql);
-		db->stmts[i].hash = h;
-		db->stmts[i].prepared = false;
-		db->nstmts++;
+	/* first use: remember it, run it unnamed */
+	if ((i = stmt_find(db, sql, &fresh)) < 0 || fresh)
 		return NULL;
-	}
+	snprintf(name, sizeof(name), "ikasq_%d", i);
+	if (db->stmts[i].prepared)
+		return name;
 	r = PQprepare(db->conn, name, sql, nparams, NULL);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		*rc = result_error(db, r, err);
@@ -452,29 +467,19 @@ db_pipe_send(struct db *db, const char *sql, int nparams,
 	     const char *const *params, const int *lengths, const int *binary,
 	     struct ikasq_err *err)
 {
-	unsigned long h = hash_str(sql);
 	char name[32];
-	int i;
+	bool fresh;
+	int i = stmt_find(db, sql, &fresh);
 
-	for (i = 0; i < db->nstmts; i++)
-		if (db->stmts[i].hash == h &&
-		    strcmp(db->stmts[i].sql, sql) == 0)
-			break;
-	if (i == db->nstmts && i < STMT_CACHE_MAX) {
-		db->stmts[i].sql = xstrdup(sql);
-		db->stmts[i].hash = h;
-		db->stmts[i].prepared = false;
-		db->nstmts++;
-	}
 	snprintf(name, sizeof(name), "ikasq_%d", i);
-	if (i < db->nstmts && !db->stmts[i].prepared) {
+	if (i >= 0 && !db->stmts[i].prepared) {
 		/* in a pipeline a Parse costs no round trip: prepare at once */
 		if (!PQsendPrepare(db->conn, name, sql, nparams, NULL))
 			return send_failed(db, err);
 		db->stmts[i].prepared = true;
 		pipe_push(db, i);
 	}
-	if (i < db->nstmts) {
+	if (i >= 0) {
 		if (!PQsendQueryPrepared(db->conn, name, nparams, params,
 		    lengths, binary, 0))
 			return send_failed(db, err);

@@ -133,31 +133,24 @@ orders_json(const struct ingest_item *it, char **numbers_literal)
 static char *
 job_payload(const char *mail_id, const struct ingest_item *it)
 {
-	json_t *p = json_object(), *nums = json_array();
-	char *s, *out;
+	const char **nums = xcalloc((size_t)it->norders + 1, sizeof(*nums));
+	char *out;
 	int i;
 
 	for (i = 0; i < it->norders; i++)
-		json_array_append_new(nums, json_string(it->orders[i].order));
-	json_object_set_new(p, "mail_id", json_string(mail_id));
-	json_object_set_new(p, "from_email", it->mail.from_addr ?
-	    json_string(it->mail.from_addr) : json_null());
-	json_object_set_new(p, "subject", it->mail.subject ?
-	    json_string(it->mail.subject) : json_null());
-	json_object_set_new(p, "order_numbers", nums);
-	s = json_dumps(p, JSON_COMPACT);
-	json_decref(p);
-	out = xstrdup(s);
-	free(s);
+		nums[i] = it->orders[i].order;
+	out = fetch_job_payload(mail_id, it->mail.from_addr,
+	    it->mail.subject, nums, it->norders);
+	free(nums);
 	return out;
 }
 
 /*
  * The mail and its job in one statement, so that a batch can be pipelined
- * (the job needs the mail's id).  A message stored already (the same bytes)
- * changes nothing; its row's id is still returned.  The job's payload is
- * {"mail_id", "from_email", "subject", "order_numbers"}, as the seed's.
- * No dedupe conflict is possible: the key names the new mail.
+ * (the job needs the mail's id, added to its payload and key here).  A
+ * message stored already (the same bytes) changes nothing; its row's id is
+ * still returned.  No dedupe conflict is possible: the key names the new
+ * mail.
  */
 static const char store_sql[] =
     "WITH m AS (INSERT INTO mails (message_id, sent_at, from_email,"
@@ -170,21 +163,20 @@ static const char store_sql[] =
     " ON CONFLICT (sha256) DO NOTHING RETURNING id),"
     " j AS (INSERT INTO job_queue (job_type, payload, priority,"
     "  dedupe_key, max_attempts)"
-    " SELECT 'fetch_ikas_order', jsonb_build_object('mail_id', m.id::text,"
-    "  'from_email', $3::text, 'subject', $6::text, 'order_numbers',"
-    "  to_jsonb($10::text[])), $19::int,"
-    "  'fetch_ikas_order:mail:' || m.id::text, $20::int"
-    " FROM m WHERE cardinality($10::text[]) > 0 RETURNING id)"
+    " SELECT '" FETCH_JOB_TYPE "',"
+    "  $21::jsonb || jsonb_build_object('mail_id', m.id::text), $19::int,"
+    "  '" FETCH_JOB_KEY_PREFIX "' || m.id::text, $20::int"
+    " FROM m WHERE $21::jsonb IS NOT NULL RETURNING id)"
     " SELECT m.id, (SELECT id FROM j), true FROM m"
     " UNION ALL SELECT id, NULL, false FROM mails"
     "  WHERE sha256 = $13 AND NOT EXISTS (SELECT 1 FROM m)";
 
-#define STORE_NPARAMS 20
+#define STORE_NPARAMS 21
 
 struct store_params {
 	const char *p[STORE_NPARAMS];
 	int lengths[STORE_NPARAMS], binary[STORE_NPARAMS];
-	char *orders, *numbers, *raw_path;
+	char *orders, *numbers, *raw_path, *payload;
 	char size[32], prio[16], maxa[16];
 };
 
@@ -230,6 +222,10 @@ store_params_init(struct store_params *sp, const struct ingest_item *it,
 	sp->p[17] = m->note;
 	sp->p[18] = sp->prio;
 	sp->p[19] = sp->maxa;
+	/* no job for a mail that names no order */
+	if (it->norders > 0)
+		sp->payload = job_payload(NULL, it);
+	sp->p[20] = sp->payload;
 	return IKASQ_OK;
 }
 
@@ -239,6 +235,7 @@ store_params_release(struct store_params *sp)
 	free(sp->orders);
 	free(sp->numbers);
 	free(sp->raw_path);
+	free(sp->payload);
 }
 
 int
@@ -368,10 +365,10 @@ ingest_reparse(struct db *db, const struct extractor *x, const char *mail_id,
 	if (rc == IKASQ_OK && it.norders > 0) {
 		struct job_spec spec;
 		char *payload = job_payload(mail_id, &it);
-		char *key = xasprintf("fetch_ikas_order:mail:%s", mail_id);
+		char *key = xasprintf(FETCH_JOB_KEY_PREFIX "%s", mail_id);
 
 		memset(&spec, 0, sizeof(spec));
-		spec.type = "fetch_ikas_order";
+		spec.type = FETCH_JOB_TYPE;
 		spec.payload = payload;
 		spec.priority = o->priority;
 		spec.dedupe_key = key;

@@ -128,6 +128,30 @@ queue_enqueue(struct db *db, const struct job_spec *spec, char id[37],
 	return IKASQ_OK;
 }
 
+char *
+fetch_job_payload(const char *mail_id, const char *from, const char *subject,
+		  const char *const *numbers, int n)
+{
+	json_t *p = json_object(), *nums = json_array();
+	char *s, *out;
+	int i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(nums, json_string(numbers[i]));
+	if (mail_id != NULL)
+		json_object_set_new(p, "mail_id", json_string(mail_id));
+	json_object_set_new(p, "from_email", from ? json_string(from) :
+	    json_null());
+	json_object_set_new(p, "subject", subject ? json_string(subject) :
+	    json_null());
+	json_object_set_new(p, "order_numbers", nums);
+	s = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	out = xstrdup(s);
+	free(s);
+	return out;
+}
+
 int
 queue_enqueue_many(struct db *db, const char *type,
 		   const char *const *payloads, int n, int priority,

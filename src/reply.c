@@ -363,28 +363,22 @@ fetch_and_wait(struct db *db, const char *mail_id, const char *from,
 	       const char *subject, struct order_state *st, int n,
 	       int64_t wait_ms, char job_id[37], struct ikasq_err *err)
 {
-	json_t *p = json_object(), *nums = json_array();
+	const char **nums = xcalloc((size_t)n + 1, sizeof(*nums));
 	struct job_spec spec;
 	char *payload, *key;
 	int64_t deadline;
 	int i, rc;
 
 	for (i = 0; i < n; i++)
-		json_array_append_new(nums, json_string(st[i].number));
-	json_object_set_new(p, "mail_id", json_string(mail_id));
-	json_object_set_new(p, "from_email", from ? json_string(from) :
-	    json_null());
-	json_object_set_new(p, "subject", subject ? json_string(subject) :
-	    json_null());
-	json_object_set_new(p, "order_numbers", nums);
-	payload = json_dumps(p, JSON_COMPACT);
-	json_decref(p);
-	key = xasprintf("fetch_ikas_order:mail:%s", mail_id);
+		nums[i] = st[i].number;
+	payload = fetch_job_payload(mail_id, from, subject, nums, n);
+	free(nums);
+	key = xasprintf(FETCH_JOB_KEY_PREFIX "%s", mail_id);
 	/* LISTEN first, so a job done before we sleep still wakes us */
 	rc = wait_ms > 0 ? db_listen(db, "ikasq_job_done", err) : IKASQ_OK;
 	if (rc == IKASQ_OK) {
 		memset(&spec, 0, sizeof(spec));
-		spec.type = "fetch_ikas_order";
+		spec.type = FETCH_JOB_TYPE;
 		spec.payload = payload;
 		spec.priority = QUEUE_PRIORITY_MAX;
 		spec.dedupe_key = key;

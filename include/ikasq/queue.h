@@ -84,6 +84,18 @@ bool queue_type_valid(const char *type);
  */
 int queue_enqueue(struct db *db, const struct job_spec *spec, char id[37],
 		  bool *inserted, struct ikasq_err *err);
+/*
+ * The order lookup for a stored mail: job type, dedupe key (the prefix and
+ * the mail id: one pending lookup per mail) and payload, as the seed's
+ * {"mail_id", "from_email", "subject", "order_numbers"}; mail_id is left
+ * out when NULL (ingest adds it in SQL).  from and subject may be NULL.
+ * Caller frees.
+ */
+#define FETCH_JOB_TYPE		"fetch_ikas_order"
+#define FETCH_JOB_KEY_PREFIX	"fetch_ikas_order:mail:"
+char *fetch_job_payload(const char *mail_id, const char *from,
+			const char *subject, const char *const *numbers,
+			int n);
 /* Add n jobs of one type in one statement (bulk import, benchmarks). */
 int queue_enqueue_many(struct db *db, const char *type,
 		       const char *const *payloads, int n, int priority,
