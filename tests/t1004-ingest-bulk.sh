@@ -54,6 +54,20 @@ exits 0 "import it again" "$IKASQ" ingest --mbox "$T/all.mbox"
 like "$out" ": $ALL messages, 1 new, $((ALL - 1)) already stored, 0 skipped; " "the refused one comes in now"
 is "$(sql "SELECT count(*) FROM job_queue")" "$WITH" "a job for each mail with an order, none twice"
 
+# a raw_dir that cannot take message 17's file: the import stops in the
+# middle of its pipelined batch with 75, and nothing of the batch is stored
+sha17=$(sql "SELECT sha256 FROM mails WHERE btrim(message_id, '<>') = '$mid'")
+sql "DELETE FROM job_queue; DELETE FROM mails"
+mkdir "$T/raw"
+: >"$T/raw/$(echo "$sha17" | cut -c1-2)"	# a file where a folder must go
+printf '[database]\nconninfo = %s\nschema = %s\n[ingest]\nraw_dir = %s/raw\n' "$T_CONNINFO" "$T_SCHEMA" "$T" >"$T/raw.conf"
+exits 75 "raw_dir refuses a file mid-batch" "$IKASQ" -c "$T/raw.conf" ingest --mbox "$T/all.mbox"
+like "$err" "'$T/all.mbox' message [0-9]+: cannot create '$T/raw/" "names the message and the file"
+is "$(sql "SELECT count(*) FROM mails")" 0 "nothing of the batch is stored"
+rm "$T/raw/$(echo "$sha17" | cut -c1-2)"
+exits 0 "with the folder free again" "$IKASQ" -c "$T/raw.conf" ingest --mbox "$T/all.mbox"
+is "$(sql "SELECT count(*) FROM mails WHERE raw IS NULL AND raw_path IS NOT NULL")" "$ALL" "every message is stored, as a file"
+
 # Maildir, with one entry that cannot be read
 sql "DELETE FROM job_queue; DELETE FROM mails"
 mkdir -p "$T/md/cur" "$T/md/new" "$T/md/tmp"
