@@ -76,8 +76,8 @@ ingest_stdin(struct ctx *ctx, int priority)
 		return EX_TEMPFAIL;
 	}
 	fill_opts(ctx, &o, "stdin", priority, false);
-	if (ingest_one(ctx->db, x, in.buf, in.len, &o, &r, &err) !=
-	    IKASQ_OK) {
+	if (ingest_one(ctx->db, x, &(struct ingest_msg){ in.buf, in.len,
+	    NULL, 0 }, &o, &r, &err) != IKASQ_OK) {
 		log_error("%s", err.msg);
 		ex = EX_TEMPFAIL;
 	} else {
@@ -137,49 +137,36 @@ bulk_count(struct bulk *b, const struct ingest_result *r)
 	b->jobs += r->job_id[0] != '\0';
 }
 
+static struct ingest_msg
+bulk_msg(const struct bulk *b, int i)
+{
+	struct ingest_msg im = { b->m[i].raw, b->m[i].len, NULL, 0 };
+
+	return im;
+}
+
 /* Store the batch in one pipelined transaction. */
 static int
 bulk_pipeline(struct bulk *b, struct ikasq_err *err)
 {
-	struct db_res *res[BULK_BATCH + 2];
-	struct ingest_result r;
-	struct ikasq_err e2;
-	int i, rc, failed;
+	struct ingest_result r[BULK_BATCH];
+	int i, rc, at;
 
-	if ((rc = db_pipe_begin(b->db, err)) != IKASQ_OK)
+	if ((rc = ingest_batch_begin(b->db, err)) != IKASQ_OK)
 		return rc;
-	rc = db_pipe_send(b->db, "BEGIN", 0, NULL, NULL, NULL, err);
 	for (i = 0; i < b->n && rc == IKASQ_OK; i++) {
-		struct ingest_item it;
+		struct ingest_msg im = bulk_msg(b, i);
 
-		ingest_prepare(b->x, b->m[i].raw, b->m[i].len, b->o, &it);
-		rc = ingest_send(b->db, &it, b->m[i].raw, b->m[i].len, b->o,
-		    err);
-		ingest_item_release(&it);
+		rc = ingest_batch_add(b->db, b->x, b->o, &im, err);
 		if (rc != IKASQ_OK)
 			err_prefix(err, "%s", b->m[i].where);
 	}
-	if (rc == IKASQ_OK)
-		rc = db_pipe_send(b->db, "COMMIT", 0, NULL, NULL, NULL, err);
-	if (rc != IKASQ_OK) {
-		db_pipe_end(b->db, NULL, &failed, &e2);
-		db_rollback(b->db);
-		return rc;
-	}
-	rc = db_pipe_end(b->db, res, &failed, err);
-	if (rc != IKASQ_OK) {
-		db_rollback(b->db);
-		if (failed >= 1 && failed <= b->n)
-			err_prefix(err, "%s", b->m[failed - 1].where);
-		return rc;
-	}
-	for (i = 0; i < b->n; i++) {
-		ingest_result_read(res[i + 1], &r);
-		bulk_count(b, &r);
-	}
-	for (i = 0; i < b->n + 2; i++)
-		db_res_free(res[i]);
-	return IKASQ_OK;
+	rc = ingest_batch_end(b->db, rc, (size_t)b->n, 0, r, &at, err);
+	if (at >= 0)
+		err_prefix(err, "%s", b->m[at].where);
+	for (i = 0; i < b->n && rc == IKASQ_OK; i++)
+		bulk_count(b, &r[i]);
+	return rc;
 }
 
 static int
@@ -196,8 +183,9 @@ bulk_flush(struct bulk *b, struct ikasq_err *err)
 		log_debug("%s; storing that batch one message at a time",
 		    err->msg);
 		for (i = 0, rc = IKASQ_OK; i < b->n; i++) {
-			rc = ingest_one(b->db, b->x, b->m[i].raw, b->m[i].len,
-			    b->o, &r, err);
+			struct ingest_msg im = bulk_msg(b, i);
+
+			rc = ingest_one(b->db, b->x, &im, b->o, &r, err);
 			if (err_systemic(rc)) {
 				err_prefix(err, "%s", b->m[i].where);
 				break;

@@ -209,18 +209,22 @@ save_state(struct db *db, const char *account, const char *mailbox,
 	return db_exec(db, save_state_sql, 4, p, NULL, err);
 }
 
-static void
-prepare_msg(struct sync_ctx *c, const struct imap_msg *m,
-	    struct ingest_item *it)
+/* What ingest stores of a fetched message; returns its note, to free. */
+static char *
+msg_of(const struct sync_ctx *c, const struct imap_msg *m,
+       struct ingest_msg *im)
 {
-	ingest_prepare(c->x, m->data, m->len, &c->opts, it);
-	if (m->headers_only) {
-		free(it->mail.note);
-		it->mail.note = xasprintf("message of %u bytes is over the "
-		    "limit of %zu; only its headers were read", m->size,
+	char *note = NULL;
+
+	if (m->headers_only)
+		note = xasprintf("message of %u bytes is over the limit of "
+		    "%zu; only its headers were read", m->size,
 		    c->opts.max_size);
-		it->mail.size = m->size;
-	}
+	im->raw = m->data;
+	im->len = m->len;
+	im->note = note;
+	im->size = m->size;
+	return note;
 }
 
 static void
@@ -247,28 +251,26 @@ store_pipelined(struct sync_ctx *c, struct account *a, const char *box,
 		size_t *n, uint32_t *upto, struct fetch_totals *add,
 		struct ikasq_err *err)
 {
-	struct ingest_result r;
-	struct db_res **res;
+	struct ingest_result *r;
 	size_t i;
 	char v[16], u[16];
 	const char *sp[4] = { a->name, box, v, u };
-	int rc, failed;
+	int rc, at;
 
-	if ((rc = db_pipe_begin(c->db, err)) != IKASQ_OK)
+	if ((rc = ingest_batch_begin(c->db, err)) != IKASQ_OK)
 		return rc;
-	rc = db_pipe_send(c->db, "BEGIN", 0, NULL, NULL, NULL, err);
 	for (i = 0; i < nm && rc == IKASQ_OK; i++) {
-		struct ingest_item it;
+		struct ingest_msg im;
+		char *note;
 
 		if (fetch_stop) {
 			/* finish here: the watermark stops before this one */
 			*upto = m[i].uid - 1;
 			break;
 		}
-		prepare_msg(c, &m[i], &it);
-		rc = ingest_send(c->db, &it, m[i].data, m[i].len, &c->opts,
-		    err);
-		ingest_item_release(&it);
+		note = msg_of(c, &m[i], &im);
+		rc = ingest_batch_add(c->db, c->x, &c->opts, &im, err);
+		free(note);
 		if (rc != IKASQ_OK)
 			err_prefix(err, "%s/%s UID %u", a->name, box,
 			    m[i].uid);
@@ -279,31 +281,13 @@ store_pipelined(struct sync_ctx *c, struct account *a, const char *box,
 	if (rc == IKASQ_OK)
 		rc = db_pipe_send(c->db, save_state_sql, 4, sp, NULL, NULL,
 		    err);
-	if (rc == IKASQ_OK)
-		rc = db_pipe_send(c->db, "COMMIT", 0, NULL, NULL, NULL, err);
-	if (rc != IKASQ_OK) {
-		struct ikasq_err e2;
-
-		db_pipe_end(c->db, NULL, &failed, &e2);
-		db_rollback(c->db);
-		return rc;
-	}
-	res = xcalloc(*n + 3, sizeof(*res));
-	rc = db_pipe_end(c->db, res, &failed, err);
-	if (rc != IKASQ_OK) {
-		db_rollback(c->db);
-		if (failed >= 1 && (size_t)failed <= *n)
-			err_prefix(err, "%s/%s UID %u", a->name, box,
-			    m[failed - 1].uid);
-	} else {
-		for (i = 0; i < *n; i++) {
-			ingest_result_read(res[i + 1], &r);
-			count(add, &r);
-		}
-	}
-	for (i = 0; i < *n + 3; i++)
-		db_res_free(res[i]);
-	free(res);
+	r = xcalloc(*n + 1, sizeof(*r));
+	rc = ingest_batch_end(c->db, rc, *n, 1, r, &at, err);
+	if (at >= 0)
+		err_prefix(err, "%s/%s UID %u", a->name, box, m[at].uid);
+	for (i = 0; i < *n && rc == IKASQ_OK; i++)
+		count(add, &r[i]);
+	free(r);
 	return rc;
 }
 
@@ -324,16 +308,11 @@ store_singly(struct sync_ctx *c, struct account *a, const char *box,
 	int rc;
 
 	for (i = 0; i < n; i++) {
-		struct ingest_item it;
+		struct ingest_msg im;
+		char *note = msg_of(c, &m[i], &im);
 
-		prepare_msg(c, &m[i], &it);
-		if ((rc = db_begin(c->db, err)) == IKASQ_OK &&
-		    (rc = ingest_store(c->db, &it, m[i].data, m[i].len,
-		    &c->opts, &r, err)) == IKASQ_OK)
-			rc = db_commit(c->db, err);
-		ingest_item_release(&it);
-		if (rc != IKASQ_OK)
-			db_rollback(c->db);
+		rc = ingest_one(c->db, c->x, &im, &c->opts, &r, err);
+		free(note);
 		if (err_systemic(rc))
 			return err_prefix(err, "%s/%s UID %u", a->name, box,
 			    m[i].uid);

@@ -19,7 +19,14 @@
 #include "ikasq/ingest.h"
 #include "ikasq/queue.h"
 
-void
+/* A parsed message, ready to store (parse and extract: no database). */
+struct ingest_item {
+	struct mail mail;
+	struct order_match *orders;
+	int norders;
+};
+
+static void
 ingest_prepare(const struct extractor *x, const char *raw, size_t len,
 	       const struct ingest_opts *o, struct ingest_item *it)
 {
@@ -29,7 +36,7 @@ ingest_prepare(const struct extractor *x, const char *raw, size_t len,
 	    &it->norders);
 }
 
-void
+static void
 ingest_item_release(struct ingest_item *it)
 {
 	mail_release(&it->mail);
@@ -238,22 +245,22 @@ store_params_release(struct store_params *sp)
 	free(sp->payload);
 }
 
-int
-ingest_send(struct db *db, const struct ingest_item *it, const char *raw,
-	    size_t len, const struct ingest_opts *o, struct ikasq_err *err)
+/* Parse it; a message fetched by its headers only keeps the caller's note
+ * and its real size. */
+static void
+prepare_msg(const struct extractor *x, const struct ingest_msg *m,
+	    const struct ingest_opts *o, struct ingest_item *it)
 {
-	struct store_params sp;
-	int rc;
-
-	if ((rc = store_params_init(&sp, it, raw, len, o, err)) == IKASQ_OK)
-		rc = db_pipe_send(db, store_sql, STORE_NPARAMS, sp.p,
-		    sp.lengths, sp.binary, err);
-	store_params_release(&sp);
-	return rc;
+	ingest_prepare(x, m->raw, m->len, o, it);
+	if (m->note != NULL) {
+		free(it->mail.note);
+		it->mail.note = xstrdup(m->note);
+		it->mail.size = m->size;
+	}
 }
 
-void
-ingest_result_read(const struct db_res *res, struct ingest_result *r)
+static void
+result_read(const struct db_res *res, struct ingest_result *r)
 {
 	memset(r, 0, sizeof(*r));
 	if (res == NULL || db_ntuples(res) != 1) {
@@ -270,39 +277,96 @@ ingest_result_read(const struct db_res *res, struct ingest_result *r)
 }
 
 int
-ingest_store(struct db *db, const struct ingest_item *it, const char *raw,
-	     size_t len, const struct ingest_opts *o, struct ingest_result *r,
-	     struct ikasq_err *err)
+ingest_batch_begin(struct db *db, struct ikasq_err *err)
 {
+	struct ikasq_err e2;
+	int rc, at;
+
+	if ((rc = db_pipe_begin(db, err)) != IKASQ_OK)
+		return rc;
+	if ((rc = db_pipe_send(db, "BEGIN", 0, NULL, NULL, NULL, err)) !=
+	    IKASQ_OK)
+		db_pipe_end(db, NULL, &at, &e2);
+	return rc;
+}
+
+int
+ingest_batch_add(struct db *db, const struct extractor *x,
+		 const struct ingest_opts *o, const struct ingest_msg *m,
+		 struct ikasq_err *err)
+{
+	struct ingest_item it;
+	struct store_params sp;
+	int rc;
+
+	prepare_msg(x, m, o, &it);
+	if ((rc = store_params_init(&sp, &it, m->raw, m->len, o, err)) ==
+	    IKASQ_OK)
+		rc = db_pipe_send(db, store_sql, STORE_NPARAMS, sp.p,
+		    sp.lengths, sp.binary, err);
+	store_params_release(&sp);
+	ingest_item_release(&it);
+	return rc;
+}
+
+int
+ingest_batch_end(struct db *db, int rc, size_t n, int extra,
+		 struct ingest_result *r, int *at, struct ikasq_err *err)
+{
+	struct db_res **res;
+	struct ikasq_err e2;
+	size_t i, nres = n + 2 + (size_t)extra;
+	int failed;
+
+	*at = -1;
+	if (rc == IKASQ_OK)
+		rc = db_pipe_send(db, "COMMIT", 0, NULL, NULL, NULL, err);
+	if (rc != IKASQ_OK) {
+		/* abandoned: what was sent is rolled back */
+		db_pipe_end(db, NULL, &failed, &e2);
+		db_rollback(db);
+		return rc;
+	}
+	res = xcalloc(nres, sizeof(*res));
+	rc = db_pipe_end(db, res, &failed, err);
+	if (rc != IKASQ_OK) {
+		db_rollback(db);
+		if (failed >= 1 && (size_t)failed <= n)
+			*at = failed - 1;
+	}
+	for (i = 0; i < n && rc == IKASQ_OK; i++)
+		result_read(res[i + 1], &r[i]);
+	for (i = 0; i < nres; i++)
+		db_res_free(res[i]);
+	free(res);
+	return rc;
+}
+
+int
+ingest_one(struct db *db, const struct extractor *x,
+	   const struct ingest_msg *m, const struct ingest_opts *o,
+	   struct ingest_result *r, struct ikasq_err *err)
+{
+	struct ingest_item it;
 	struct store_params sp;
 	struct db_res *res = NULL;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	if ((rc = store_params_init(&sp, it, raw, len, o, err)) == IKASQ_OK)
-		rc = db_exec_bin(db, store_sql, STORE_NPARAMS, sp.p,
-		    sp.lengths, sp.binary, &res, err);
+	prepare_msg(x, m, o, &it);
+	if ((rc = store_params_init(&sp, &it, m->raw, m->len, o, err)) ==
+	    IKASQ_OK) {
+		if ((rc = db_begin(db, err)) == IKASQ_OK &&
+		    (rc = db_exec_bin(db, store_sql, STORE_NPARAMS, sp.p,
+		    sp.lengths, sp.binary, &res, err)) == IKASQ_OK)
+			rc = db_commit(db, err);
+		if (rc != IKASQ_OK)
+			db_rollback(db);
+	}
 	store_params_release(&sp);
 	if (rc == IKASQ_OK)
-		ingest_result_read(res, r);
+		result_read(res, r);
 	db_res_free(res);
-	return rc;
-}
-
-int
-ingest_one(struct db *db, const struct extractor *x, const char *raw,
-	   size_t len, const struct ingest_opts *o, struct ingest_result *r,
-	   struct ikasq_err *err)
-{
-	struct ingest_item it;
-	int rc;
-
-	ingest_prepare(x, raw, len, o, &it);
-	if ((rc = db_begin(db, err)) == IKASQ_OK &&
-	    (rc = ingest_store(db, &it, raw, len, o, r, err)) == IKASQ_OK)
-		rc = db_commit(db, err);
-	if (rc != IKASQ_OK)
-		db_rollback(db);
 	ingest_item_release(&it);
 	return rc;
 }

@@ -12,9 +12,7 @@
 #include "ikasq/mime.h"
 
 struct db;
-struct db_res;
 struct extractor;
-struct order_match;
 
 struct ingest_opts {
 	const char *source;	/* "stdin", "mbox:FILE", "imap:ACCOUNT/BOX" */
@@ -24,41 +22,41 @@ struct ingest_opts {
 	const char *raw_dir;	/* NULL or "": raw bytes in the database */
 };
 
-/* A parsed message, ready to store. */
-struct ingest_item {
-	struct mail mail;
-	struct order_match *orders;
-	int norders;
-};
-
 struct ingest_result {
 	char mail_id[37];
 	bool duplicate;		/* already stored: nothing was written */
 	char job_id[37];	/* "" when no job was queued */
 };
 
-/* Parse and extract (no database).  Release with ingest_item_release(). */
-void ingest_prepare(const struct extractor *x, const char *raw, size_t len,
-		    const struct ingest_opts *o, struct ingest_item *it);
-void ingest_item_release(struct ingest_item *it);
-
-/* Store it inside the caller's transaction. */
-int ingest_store(struct db *db, const struct ingest_item *it,
-		 const char *raw, size_t len, const struct ingest_opts *o,
-		 struct ingest_result *r, struct ikasq_err *err);
+/* A message to store; note (when not NULL) replaces the parser's, with
+ * size, for one fetched by its headers only. */
+struct ingest_msg {
+	const char *raw;
+	size_t len;
+	const char *note;
+	size_t size;
+};
 
 /*
- * The same for a pipeline (db_pipe_begin()): send the statement now, read
- * its result from db_pipe_end() with ingest_result_read().
+ * A batch in one transaction, sent as a pipeline: ingest_batch_begin();
+ * ingest_batch_add() for each message (parsed and its statement sent at
+ * once, so the server stores one while the next is parsed); the caller's
+ * own statements of the transaction, `extra` of them, with db_pipe_send();
+ * then ingest_batch_end() with rc the first failure so far (a failed
+ * add's included): it commits and fills r[0..n-1], or abandons the
+ * batch.  On a failure in the server *at is the index of the message it
+ * came at, else -1.
  */
-int ingest_send(struct db *db, const struct ingest_item *it,
-		const char *raw, size_t len, const struct ingest_opts *o,
-		struct ikasq_err *err);
-void ingest_result_read(const struct db_res *res, struct ingest_result *r);
+int ingest_batch_begin(struct db *db, struct ikasq_err *err);
+int ingest_batch_add(struct db *db, const struct extractor *x,
+		     const struct ingest_opts *o, const struct ingest_msg *m,
+		     struct ikasq_err *err);
+int ingest_batch_end(struct db *db, int rc, size_t n, int extra,
+		     struct ingest_result *r, int *at, struct ikasq_err *err);
 
 /* Prepare and store one message in a transaction of its own. */
-int ingest_one(struct db *db, const struct extractor *x, const char *raw,
-	       size_t len, const struct ingest_opts *o,
+int ingest_one(struct db *db, const struct extractor *x,
+	       const struct ingest_msg *m, const struct ingest_opts *o,
 	       struct ingest_result *r, struct ikasq_err *err);
 
 /*
