@@ -65,6 +65,16 @@ def messages(data, first, count):
         yield raw
 
 
+def imap_messages(data, first, count):
+    """messages(), as an IMAP client sends them: CRLF line ends, ending in
+    CRLF."""
+    for raw in messages(data, first, count):
+        raw = LINE_END.sub(b"\r\n", raw)
+        if not raw.endswith(b"\r\n"):
+            raw += b"\r\n"
+        yield raw
+
+
 def quote(box):
     return '"' + box.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -127,13 +137,10 @@ def fill(port, box, path, first, count):
     with open(path, "rb") as f:
         data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         batch = []
-        it = messages(data, first, count)
+        it = imap_messages(data, first, count)
         while True:
             raw = next(it, None)
             if raw is not None:
-                raw = LINE_END.sub(b"\r\n", raw)
-                if not raw.endswith(b"\r\n"):
-                    raw += b"\r\n"
                 batch.append(b" {%d+}\r\n%s" % (len(raw), raw))
                 n += 1
                 nbytes += len(raw)

@@ -49,6 +49,7 @@ LATENCY_TIMEOUT (seconds to wait for one mail, default 10), LATENCY_SEED
 (default 1).  Standard library only.
 """
 import imaplib
+import importlib.util
 import math
 import mmap
 import os
@@ -61,43 +62,18 @@ import sys
 import threading
 import time
 
-FROM_ESCAPED = re.compile(rb"^>(>*From )", re.M)
-LINE_END = re.compile(rb"\r\n|\r|\n")
 MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*<([^>\r\n]+)>", re.M | re.I)
 POLL_S = 0.005
 
 
-def separators(data):
-    starts = [0] if data[:5] == b"From " else []
-    k = data.find(b"\nFrom ")
-    while k >= 0:
-        if k == 0 or data[k - 1] == 10 or (data[k - 1] == 13 and k >= 2 and
-                                           data[k - 2] == 10):
-            starts.append(k + 1)
-        k = data.find(b"\nFrom ", k + 1)
-    return starts
-
-
-def messages(data, first, count):
-    """As bench/fetch-imap.py: split and unescape the mboxrd file."""
-    starts = separators(data)
-    for k in range(first, min(len(starts), first + count)):
-        s = starts[k]
-        e = starts[k + 1] if k + 1 < len(starts) else len(data)
-        nl = data.find(b"\n", s, e)
-        start = nl + 1 if nl >= 0 else e
-        end = e
-        if end > start and data[end - 1:end] == b"\n":
-            end -= 1
-        if end > start and data[end - 1:end] == b"\r":
-            end -= 1
-        raw = data[start:end]
-        if b">From " in raw:
-            raw = FROM_ESCAPED.sub(rb"\1", raw)
-        raw = LINE_END.sub(b"\r\n", raw)
-        if not raw.endswith(b"\r\n"):
-            raw += b"\r\n"
-        yield raw
+def load_fetch_imap():
+    """bench/fetch-imap.py, beside this script, for its mbox reader."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "fetch-imap.py")
+    spec = importlib.util.spec_from_file_location("fetch_imap", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 class PG:
@@ -278,7 +254,7 @@ def main(argv):
 
     with open(mbox, "rb") as f:
         data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        mails = list(messages(data, first, count))
+        mails = list(load_fetch_imap().imap_messages(data, first, count))
     if len(mails) != count:
         raise SystemExit("fetch-latency.py: %s has %d messages from %d, not %d"
                          % (mbox, len(mails), first, count))
