@@ -177,6 +177,20 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# imap_conf FILE PORT PASSWORD [LINE...]: a configuration (mode 0600) with
+# the test database and an account [imap:shop] on 127.0.0.1:PORT, no TLS,
+# user "shop"; each LINE ("batch_size = 50") is added to the account
+imap_conf() {
+	_f=$1 _port=$2 _pw=$3; shift 3
+	{
+		printf '[database]\nconninfo = %s\nschema = %s\n' "$T_CONNINFO" "$T_SCHEMA"
+		printf '[imap:shop]\nhost = 127.0.0.1\nport = %s\ntls = none\n' "$_port"
+		printf 'user = shop\npassword = %s\n' "$_pw"
+		for _l in "$@"; do printf '%s\n' "$_l"; done
+	} >"$_f"
+	chmod 600 "$_f"
+}
+
 # dovecot_setup [tls]: a private Dovecot (Debian dovecot-imapd) on loopback,
 # user "shop" with password "secret", Maildir under $T/dovecot/mail; sets
 # IMAP_PORT (plain) and, with "tls", IMAPS_PORT and the files $T/tls/ca.pem,

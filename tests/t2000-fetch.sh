@@ -9,21 +9,7 @@ C=$TOP_SRCDIR/tests/data/corpus
 PASS='S3cret-Pass-9z'
 echo "shop:{PLAIN}$PASS" >"$D/users"
 
-conf() { # conf EXTRA-LINES: the test's config with an [imap:shop] account
-	cat >"$T/fetch.conf" <<-CONF
-	[database]
-	conninfo = $T_CONNINFO
-	schema = $T_SCHEMA
-	[imap:shop]
-	host = 127.0.0.1
-	port = $IMAP_PORT
-	tls = none
-	user = shop
-	password = $PASS
-	$1
-	CONF
-	chmod 600 "$T/fetch.conf"
-}
+conf() { imap_conf "$T/fetch.conf" "$IMAP_PORT" "$PASS" "$@"; }
 conf ""
 IKASQ_CONFIG=$T/fetch.conf; export IKASQ_CONFIG
 mails() { sql "SELECT count(*) FROM mails"; }

@@ -11,19 +11,7 @@
 pg_setup
 dovecot_setup
 
-cat >"$T/fetch.conf" <<CONF
-[database]
-conninfo = $T_CONNINFO
-schema = $T_SCHEMA
-[imap:shop]
-host = 127.0.0.1
-port = $IMAP_PORT
-tls = none
-user = shop
-password = secret
-batch_size = 50
-CONF
-chmod 600 "$T/fetch.conf"
+imap_conf "$T/fetch.conf" "$IMAP_PORT" secret "batch_size = 50"
 IKASQ_CONFIG=$T/fetch.conf; export IKASQ_CONFIG
 
 mails() { sql "SELECT count(*) FROM mails"; }

@@ -5,19 +5,7 @@
 pg_setup
 dovecot_setup
 C=$TOP_SRCDIR/tests/data/corpus
-cat >"$T/idle.conf" <<CONF
-[database]
-conninfo = $T_CONNINFO
-schema = $T_SCHEMA
-[imap:shop]
-host = 127.0.0.1
-port = $IMAP_PORT
-tls = none
-user = shop
-password = secret
-mailboxes = INBOX; Orders
-CONF
-chmod 600 "$T/idle.conf"
+imap_conf "$T/idle.conf" "$IMAP_PORT" secret "mailboxes = INBOX; Orders"
 IKASQ_CONFIG=$T/idle.conf; export IKASQ_CONFIG
 imap create Orders
 imap append INBOX "$C/001-"*.eml >/dev/null

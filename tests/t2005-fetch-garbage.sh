@@ -30,22 +30,7 @@ fake_stop() {
 	wait "$FAKE_PID" 2>/dev/null
 	FAKE_PID=
 }
-conf() {
-	cat >"$T/fetch.conf" <<-CONF
-	[database]
-	conninfo = $T_CONNINFO
-	schema = $T_SCHEMA
-	[imap:shop]
-	host = 127.0.0.1
-	port = $FPORT
-	tls = none
-	user = shop
-	password = secret
-	batch_size = 5
-	timeout = 5s
-	CONF
-	chmod 600 "$T/fetch.conf"
-}
+conf() { imap_conf "$T/fetch.conf" "$FPORT" secret "batch_size = 5" "timeout = 5s"; }
 IKASQ_CONFIG=$T/fetch.conf; export IKASQ_CONFIG
 mails() { sql "SELECT count(*) FROM mails"; }
 last_uid() {
